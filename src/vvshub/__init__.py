@@ -1,0 +1,29 @@
+"""vvshub: the hub for controlled model zoos of the primate ventral visual stream.
+
+The top level is kept light (``vvshub --help`` must be instant): subpackages
+that pull in torch or duckdb load on first use.
+
+Example:
+    >>> import vvshub
+    >>> vvshub.ids.parse("resnet18_w0.5_d30").samples_per_class
+    30
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from vvshub import errors, ids
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("catalog", "laws", "zoo")
+
+__all__ = ["__version__", "catalog", "errors", "ids", "laws", "zoo"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"vvshub.{name}")
+    raise AttributeError(f"module 'vvshub' has no attribute {name!r}")

@@ -1,0 +1,128 @@
+"""Looking models up: resolve any spelling of an id, list, and describe one model."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+from vvshub import ids
+from vvshub.catalog._connection import Catalog
+from vvshub.errors import ModelIdError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_KNOWN_IDS = """
+SELECT model_id FROM models
+UNION SELECT short_id FROM models WHERE short_id IS NOT NULL
+UNION SELECT DISTINCT model_id FROM checkpoints
+"""
+_FIND_ID = """
+SELECT model_id FROM models WHERE model_id = ? OR short_id = ?
+UNION SELECT DISTINCT model_id FROM checkpoints WHERE model_id = ?
+LIMIT 1
+"""
+
+_LIST_MODELS = """
+WITH agg AS (
+    SELECT model_id,
+           avg(score) FILTER (WHERE region IN ('V1', 'V2', 'V4', 'IT')) AS neural,
+           avg(score) FILTER (WHERE region = 'Behavioral') AS behavior
+    FROM scores GROUP BY model_id
+)
+SELECT m.model_id, m.short_id, m.arch, m.arch_family, m.dataset, m.samples_per_class, m.seed,
+       m.n_params, m.total_flops, m.acc, agg.neural, agg.behavior
+FROM models m LEFT JOIN agg USING (model_id)
+WHERE ($arch IS NULL OR m.arch = $arch)
+  AND ($dataset IS NULL OR m.dataset = $dataset)
+  AND ($family IS NULL OR m.arch_family = $family)
+"""
+
+
+def resolve_model(cat: Catalog, text: str) -> str:
+    """The catalog's model id for any spelling of it (study id, short id, alias).
+
+    Raises:
+        ModelNotFoundError: no model matches; ``suggestions`` holds the closest ids.
+
+    Example:
+        >>> resolve_model(cat, "resnet18_dfull")  # doctest: +SKIP
+        'resnet18_imagenet_full'
+    """
+    candidates = [text]
+    try:
+        mid = ids.parse(text)
+    except ModelIdError:
+        mid = None
+    if mid is not None:
+        candidates += ids.study_candidates(mid)
+        short = mid.short_id()
+        if short:
+            candidates.append(short)
+    for cand in dict.fromkeys(candidates):
+        rows = cat.fetchall(_FIND_ID, [cand, cand, cand])
+        if rows:
+            return rows[0][0]
+    known = [r[0] for r in cat.fetchall(_KNOWN_IDS)]
+    close = difflib.get_close_matches(text, known, n=5, cutoff=0.6)
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    raise ModelNotFoundError(
+        f"no model {text!r} in the catalog{hint}", model_id=text, suggestions=close
+    )
+
+
+def list_models(
+    cat: Catalog,
+    *,
+    arch: str | None = None,
+    dataset: str | None = None,
+    family: str | None = None,
+    where: str | None = None,
+) -> pd.DataFrame:
+    """Models with their mean neural and behavioural scores, filtered.
+
+    ``where`` is a SQL condition over the ``models`` columns (prefix ``m.``), run on
+    the caller's connection; open it read-only when the condition comes from a user.
+    """
+    sql = _LIST_MODELS
+    if where:
+        sql += f"  AND ({where})\n"
+    sql += "ORDER BY m.model_id"
+    return cat.query(sql, {"arch": arch, "dataset": dataset, "family": family})
+
+
+def model_detail(cat: Catalog, text: str) -> dict[str, Any]:
+    """Everything the catalog knows about one model: metadata, scores, checkpoints, aliases.
+
+    Example:
+        >>> model_detail(cat, "resnet18_dfull")["model"]["n_params"]  # doctest: +SKIP
+        11689512
+    """
+    model_id = resolve_model(cat, text)
+    meta = cat.query("SELECT * FROM models WHERE model_id = ?", [model_id]).to_dict(
+        orient="records"
+    )
+    scores = cat.query(
+        "SELECT b.region, r.benchmark, r.score, r.raw_score, r.ceiling, r.layer, r.scorer_version, "
+        "r.source, r.recorded_at FROM score_records r JOIN benchmarks b USING (benchmark) "
+        "WHERE r.model_id = ? ORDER BY CASE b.region WHEN 'V1' THEN 1 WHEN 'V2' THEN 2 "
+        "WHEN 'V4' THEN 3 WHEN 'IT' THEN 4 ELSE 5 END, r.recorded_at",
+        [model_id],
+    )
+    checkpoints = cat.query(
+        "SELECT epoch, is_benchmarked, url FROM checkpoints WHERE model_id = ? ORDER BY epoch",
+        [model_id],
+    )
+    try:
+        aliases = ids.parse(model_id).aliases()
+    except ModelIdError:
+        aliases = [model_id]
+    if model_id not in aliases:
+        aliases.insert(0, model_id)
+    return {
+        "model_id": model_id,
+        "aliases": aliases,
+        "model": meta[0] if meta else None,
+        "scores": scores.to_dict(orient="records"),
+        "checkpoints": checkpoints.to_dict(orient="records"),
+    }

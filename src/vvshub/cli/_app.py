@@ -1,0 +1,60 @@
+"""The typer app and the entry point that turns exceptions into one-line errors.
+
+Each command module exposes ``register(app)``; heavy imports (torch, timm,
+duckdb, numpy) stay inside command bodies so ``vvshub --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from vvshub.cli._common import exit_with_error
+
+app = typer.Typer(
+    name="vvshub",
+    help="Hub for controlled model zoos of the primate ventral visual stream.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+# Command modules, in the order their commands appear in --help.
+_REGISTRARS = (
+    "vvshub.cli.catalog",
+    "vvshub.cli.models",
+)
+
+for _name in _REGISTRARS:
+    importlib.import_module(_name).register(app)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    """vvshub: checkpoints, scores, a SQL catalog and scaling laws for VVS model zoos."""
+    if version:
+        from importlib.metadata import version as _v
+
+        typer.echo(_v("vvshub"))
+        raise typer.Exit()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; a vvshub error becomes one styled line and exit code 1."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        exit_with_error("interrupted", code=130)
+    except Exception as exc:  # mapped to one line by exit_with_error
+        exit_with_error(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,136 @@
+"""``vvshub catalog …`` and ``vvshub sql``: build, publish and query the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vvshub.cli._common import CatalogOpt, JsonOpt, print_json, write_frame
+
+catalog_app = typer.Typer(help="Build and publish the catalog.", no_args_is_help=True)
+
+
+@catalog_app.command("import-reference")
+def import_reference_cmd(
+    source: Annotated[
+        str | None,
+        typer.Argument(
+            help="Folder with the study's files, or a URL prefix. Default: the study's public repository.",
+            show_default=False,
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog", help="Catalog file to write (default $VVSHUB_HOME/catalog.duckdb)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import the reference study's 993 models, scores and checkpoints (idempotent)."""
+    from vvshub.catalog import import_reference
+
+    summary = import_reference(source, catalog=catalog)
+    if json_out:
+        print_json(summary.to_dict())
+        return
+    from rich.console import Console
+
+    console = Console()
+    if not summary.changed:
+        console.print(
+            f"[green]up to date[/]: these reference files ({summary.import_id}) are already imported"
+        )
+        return
+    counts = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
+    console.print(f"[green]imported[/] {summary.source}: {counts}")
+
+
+@catalog_app.command("export")
+def export_cmd(
+    dest: Annotated[Path, typer.Argument(help="Output folder for the Parquet files.")],
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export every table (and the scores view) as Parquet, one file per table."""
+    from vvshub.catalog import export_catalog
+
+    files = export_catalog(dest, catalog=catalog)
+    if json_out:
+        print_json([str(f) for f in files])
+        return
+    for f in files:
+        typer.echo(str(f))
+
+
+@catalog_app.command("info")
+def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
+    """Where the catalog is, its schema version, row counts and import provenance."""
+    from vvshub.catalog import open_catalog
+
+    with open_catalog(catalog, read_only=True) as cat:
+        tables = cat.tables()
+        counts = {t: cat.fetchall(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
+        version = (
+            cat.fetchall("SELECT value FROM meta WHERE key = 'schema_version'")[0][0]
+            if "meta" in tables
+            else None
+        )
+        imports = (
+            cat.query(
+                "SELECT source, file, sha256, n_rows, imported_at FROM imports ORDER BY imported_at, file"
+            )
+            if "imports" in tables
+            else None
+        )
+        info = {
+            "location": cat.location,
+            "schema_version": version,
+            "rows": counts,
+            "imports": [] if imports is None else imports.to_dict(orient="records"),
+        }
+    if json_out:
+        print_json(info)
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"[bold]{info['location']}[/] (schema {version})")
+    for t, n in counts.items():
+        console.print(f"  {t:<16}{n:>10,}")
+    for imp in info["imports"]:
+        console.print(
+            f"  [dim]{imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}[/]"
+        )
+
+
+def sql_cmd(
+    query: Annotated[
+        str, typer.Argument(help='SQL to run (read-only), e.g. "SELECT * FROM scores LIMIT 5".')
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, csv, json or parquet.")
+    ] = "table",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Run a SQL query against the catalog on a read-only connection."""
+    from vvshub.catalog import open_catalog
+
+    if fmt.lower() not in ("table", "csv", "json", "parquet"):
+        raise typer.BadParameter(
+            f"unknown format {fmt!r}; expected table, csv, json or parquet", param_hint="--format"
+        )
+    with open_catalog(catalog, read_only=True) as cat:
+        df = cat.query(query)
+    write_frame(df, fmt=fmt, output=output)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``catalog`` and ``sql`` to the root app."""
+    app.add_typer(catalog_app, name="catalog")
+    app.command("sql")(sql_cmd)

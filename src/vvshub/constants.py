@@ -1,0 +1,53 @@
+"""Settings read from the environment.
+
+Read through functions, not module-level constants, so that tests (and users
+who change the environment inside one process) see the current value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Default home when ``VVSHUB_HOME`` is unset.
+DEFAULT_HOME = Path("~/.cache/vvshub")
+
+#: Public raw files of the reference study (Gokce & Schrimpf, ICML 2025).
+REFERENCE_URL = (
+    "https://raw.githubusercontent.com/epflneuroailab/scaling-primate-vvs/main/scaling_primate_vvs"
+)
+
+#: Name of the compute convention stored with every parameter/MAC count (DESIGN.md section 4):
+#: train-mode MACs of one 224x224 image counting conv and linear MACs, 5 operations per
+#: BatchNorm element and adaptive-average-pooling input elements; flops = 2 * macs.
+COUNT_CONVENTION = "vvs-study-2025"
+
+#: Set to 1 to see tracebacks from the CLI instead of one-line errors.
+DEBUG_ENV = "VVSHUB_DEBUG"
+#: Set to 1 to turn progress bars off.
+NO_PROGRESS_ENV = "VVSHUB_NO_PROGRESS"
+
+
+def vvshub_home() -> Path:
+    """The folder holding the catalog, the local hub and caches (``VVSHUB_HOME``)."""
+    return Path(os.environ.get("VVSHUB_HOME", str(DEFAULT_HOME))).expanduser()
+
+
+def catalog_path() -> Path:
+    """Default catalog file: ``$VVSHUB_HOME/catalog.duckdb``."""
+    return vvshub_home() / "catalog.duckdb"
+
+
+def vvshub_org() -> str:
+    """Organisation under which hub repos are named (``VVSHUB_ORG``, default ``vvshub``)."""
+    return os.environ.get("VVSHUB_ORG", "vvshub")
+
+
+def debug_enabled() -> bool:
+    """Whether the CLI should show tracebacks."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0", "false")
+
+
+def progress_enabled() -> bool:
+    """Whether long loops show progress bars."""
+    return os.environ.get(NO_PROGRESS_ENV, "") in ("", "0", "false")
