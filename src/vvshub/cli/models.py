@@ -80,7 +80,24 @@ def _render_detail(detail: dict) -> None:
             "source",
         ]
         for k in keys:
-            console.print(f"  {k:<18}{model.get(k)}")
+            value = model.get(k)
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and abs(value) >= 1e12
+            ):
+                text = f"{value:.4g}"
+            elif (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and float(value).is_integer()
+            ):
+                text = f"{value:,.0f}"
+            elif isinstance(value, float):
+                text = f"{value:.4f}"
+            else:
+                text = str(value)
+            console.print(f"  {k:<18}{text}")
     else:
         console.print("  [dim]no metadata: known only from its published checkpoints[/]")
     if detail["scores"]:
