@@ -15,6 +15,11 @@ import importlib
 from typing import Any
 
 from vvshub import errors, ids
+from vvshub.zoo._hook import install_timm_hook as _install_timm_hook
+
+# timm.create_model("cornet_s") (and the other zoo-only architectures) must work after
+# `import vvshub`; the hook registers them when timm is imported, so nothing heavy loads here.
+_install_timm_hook()
 
 __version__ = "0.1.0"
 

@@ -20,7 +20,7 @@ REFERENCE_URL = (
 #: Name of the compute convention stored with every parameter/MAC count (DESIGN.md section 4):
 #: train-mode MACs of one 224x224 image counting conv and linear MACs, 5 operations per
 #: BatchNorm element and adaptive-average-pooling input elements; flops = 2 * macs.
-COUNT_CONVENTION = "vvs-study-2025"
+COUNT_CONVENTION = "gokce2025-fvcore-train"
 
 #: Set to 1 to see tracebacks from the CLI instead of one-line errors.
 DEBUG_ENV = "VVSHUB_DEBUG"

@@ -26,6 +26,7 @@ app = typer.Typer(
 _REGISTRARS = (
     "vvshub.cli.catalog",
     "vvshub.cli.models",
+    "vvshub.cli.zoo",
 )
 
 for _name in _REGISTRARS:
