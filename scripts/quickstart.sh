@@ -18,3 +18,6 @@ $VVSHUB sql "SELECT arch_family, max(score) AS best_IT, arg_max(model_id, score)
 
 echo "== models: one model, any spelling"
 $VVSHUB models show resnet18_dfull
+
+echo "== zoo: build a study architecture and a new variant; count N and MACs"
+$VVSHUB zoo info resnet18 resnetflexfilters-f-1-16-20-11 resnet18_w0.5 cornet_s

@@ -99,7 +99,12 @@ def print_frame(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 2
     table = Table(title=title, show_lines=False, header_style="bold")
     numeric = {c for c in df.columns if df[c].dtype.kind in "iuf"}
     for col in df.columns:
-        table.add_column(str(col), justify="right" if col in numeric else "left", overflow="fold")
+        table.add_column(
+            str(col),
+            justify="right" if col in numeric else "left",
+            overflow="fold",
+            min_width=len(str(col)) if col in numeric else None,
+        )
     for row in df.head(max_rows).itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
     console.print(table)
@@ -107,16 +112,35 @@ def print_frame(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 2
         console.print(f"[dim]… {len(df) - max_rows} more rows (use --format csv or -o FILE)[/]")
 
 
+_SI = ((1e9, "G"), (1e6, "M"))
+
+
 def _cell(value: Any) -> str:
+    """A table cell: counts as 11.69M / 1.827G, compute as 1.404e+18 (exact values via csv/json)."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        if value != value:
-            return ""
-        if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
-            return f"{value:.4g}"
-        return f"{value:.4f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{value:.0f}"
-    return str(value)
+    if (
+        isinstance(value, bool)
+        or (not isinstance(value, (int, float))
+        and not hasattr(value, "dtype"))
+    ):
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return ""
+    if abs(number) >= 1e12:
+        return f"{number:.4g}"
+    for scale, suffix in _SI:
+        if abs(number) >= scale:
+            return f"{number / scale:.4g}{suffix}"
+    if number.is_integer():
+        return f"{number:,.0f}"
+    if abs(number) < 1e-3:
+        return f"{number:.3g}"
+    return f"{number:.4f}".rstrip("0").rstrip(".")
 
 
 def write_frame(df: pd.DataFrame, *, fmt: str, output: Path | None) -> None:
