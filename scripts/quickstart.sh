@@ -21,3 +21,6 @@ $VVSHUB models show resnet18_dfull
 
 echo "== zoo: build a study architecture and a new variant; count N and MACs"
 $VVSHUB zoo info resnet18 resnetflexfilters-f-1-16-20-11 resnet18_w0.5 cornet_s
+
+echo "== laws: what alignment to expect at 1e20 FLOPs, and the compute-optimal split"
+$VVSHUB predict --flops 1e20

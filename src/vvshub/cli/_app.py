@@ -26,6 +26,7 @@ app = typer.Typer(
 _REGISTRARS = (
     "vvshub.cli.catalog",
     "vvshub.cli.models",
+    "vvshub.cli.laws",
     "vvshub.cli.zoo",
 )
 

@@ -119,10 +119,8 @@ def _cell(value: Any) -> str:
     """A table cell: counts as 11.69M / 1.827G, compute as 1.404e+18 (exact values via csv/json)."""
     if value is None:
         return ""
-    if (
-        isinstance(value, bool)
-        or (not isinstance(value, (int, float))
-        and not hasattr(value, "dtype"))
+    if isinstance(value, bool) or (
+        not isinstance(value, (int, float)) and not hasattr(value, "dtype")
     ):
         return str(value)
     try:

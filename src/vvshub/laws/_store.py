@@ -1,0 +1,147 @@
+"""The catalog's ``fits`` table: save a fit, and find it again when nothing changed.
+
+A fit is keyed by ``fit_id = sha256(query, data hash, form, options)``, where ``options``
+holds everything else that changes the result (scales, δ, grid, resamples, seed, solver
+version). Reading never writes; saving opens the catalog read-write for one transaction,
+and skips with a warning when another process holds the write lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vvshub.errors import CatalogError, CatalogLockedError
+from vvshub.laws._law import LawFit
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vvshub.catalog import Catalog
+
+logger = logging.getLogger(__name__)
+
+_SELECT_FIT = (
+    "SELECT params, objective, n_rows, n_bootstrap, bootstrap_params, options "
+    "FROM fits WHERE fit_id = ?"
+)
+_INSERT_FIT = (
+    "INSERT OR REPLACE INTO fits (fit_id, query, data_hash, form, options, params, objective, "
+    "n_rows, n_bootstrap, bootstrap_params, created_at, vvshub_version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace, for hashing and storing."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def data_hash(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
+    """sha256 of the fitted columns: names, row order and values to 12 significant digits.
+
+    DuckDB's parallel ``avg`` may differ in the last bits from run to run; rounding keeps
+    the hash stable while any real change of the data changes it.
+    """
+    h = hashlib.sha256()
+    for col in columns:
+        h.update(col.encode())
+        values = frame[col].to_numpy(dtype=float)
+        h.update(",".join(f"{v:.12g}" for v in values).encode())
+    return h.hexdigest()
+
+
+def fit_id(query: str, data_hash_: str, form: str, options: dict[str, Any]) -> str:
+    """The key of a fit: sha256 over query, data hash, form and options (first 32 hex digits)."""
+    payload = canonical_json([query, data_hash_, form, options])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def load_fit(cat: Catalog, key: str) -> LawFit | None:
+    """The stored fit with ``fit_id = key``, or ``None`` (also when the catalog has no fits table)."""
+    if "fits" not in cat.tables():
+        return None
+    rows = cat.fetchall(_SELECT_FIT, [key])
+    if not rows:
+        return None
+    params, objective, n_rows, n_boot, boot, options = rows[0]
+    opts = json.loads(options) if options else {}
+    record = json.loads(params)
+    boot_rec = json.loads(boot) if boot else {}
+    try:
+        return LawFit.from_dict(
+            {
+                "form": opts["form"],
+                "params": record,
+                "objective": objective,
+                "n_rows": n_rows,
+                "scales": opts["scales"],
+                "delta": opts["delta"],
+                "n_bootstrap": n_boot,
+                "seed": opts["seed"],
+                "bootstrap_params": boot_rec.get("params", []),
+                "bootstrap_objectives": boot_rec.get("objectives", []),
+                "converged": boot_rec.get("converged", True),
+                "n_starts": boot_rec.get("n_starts", 0),
+                "n_minima": boot_rec.get("n_minima", 0),
+                "extra": boot_rec.get("extra", {}),
+            }
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        logger.warning("ignoring stored fit %s that cannot be read: %s", key, exc)
+        return None
+
+
+def save_fit(
+    location: str | Path | None,
+    *,
+    key: str,
+    query: str,
+    data_hash_: str,
+    options: dict[str, Any],
+    fit: LawFit,
+) -> bool:
+    """Write ``fit`` to the ``fits`` table; ``False`` (with a warning) when the catalog is locked
+    or read-only (a Parquet export)."""
+    from importlib.metadata import version
+
+    from vvshub.catalog import open_catalog
+
+    boot = {
+        "params": [list(p) for p in fit.bootstrap_params],
+        "objectives": list(fit.bootstrap_objectives),
+        "converged": fit.converged,
+        "n_starts": fit.n_starts,
+        "n_minima": fit.n_minima,
+        "extra": fit.extra,
+    }
+    values = [
+        key,
+        query,
+        data_hash_,
+        fit.form,
+        canonical_json(options),
+        canonical_json(fit.params),
+        fit.objective,
+        fit.n_rows,
+        fit.n_bootstrap,
+        canonical_json(boot),
+        datetime.now(UTC).replace(tzinfo=None),
+        version("vvshub"),
+    ]
+    try:
+        with open_catalog(location, read_only=False) as cat, cat.transaction():
+            cat.execute(_INSERT_FIT, values)
+    except CatalogLockedError as exc:
+        warnings.warn(f"fit not stored: {exc}", UserWarning, stacklevel=2)
+        return False
+    except CatalogError as exc:
+        warnings.warn(f"fit not stored in the catalog: {exc}", UserWarning, stacklevel=2)
+        return False
+    logger.info("stored fit %s (%s, %d rows)", key, fit.form, fit.n_rows)
+    return True

@@ -1,0 +1,270 @@
+"""`vvshub laws ...` and `vvshub predict` end to end on the reference catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from vvshub.laws._selections import COMPUTE_NEURAL
+
+
+def test_help_lists_the_commands(cli):
+    res = cli("--help")
+    assert res.code == 0
+    assert "laws" in res.out and "predict" in res.out
+
+
+def test_fit_json_then_reuse(cli, reference_catalog):
+    args = (
+        "laws",
+        "fit",
+        "--sql",
+        COMPUTE_NEURAL,
+        "--x-scale",
+        "1e13",
+        "--bootstrap",
+        "30",
+        "--json",
+    )
+    res = cli(*args)
+    assert res.code == 0, res.err
+    out = res.json()
+    for key in ("form", "n", "objective", "params", "x_scale", "ci"):
+        assert key in out
+    assert out["n"] == 620 and out["form"] == "power" and out["x_scale"] == 1e13
+    assert set(out["params"]) == {"E", "A", "alpha"}
+    assert round(1 - out["params"]["E"], 2) == 0.48
+    assert out["reused"] is False and out["stored"] is True
+    again = cli(*args).json()
+    assert again["reused"] is True
+    assert again["params"] == out["params"] and again["ci"] == out["ci"]
+    # another bootstrap count is another fit
+    assert cli(*args[:-2], "5", "--json").json()["reused"] is False
+
+    import duckdb
+
+    con = duckdb.connect(str(reference_catalog), read_only=True)
+    rows = con.execute(
+        "SELECT form, n_rows, n_bootstrap, query FROM fits ORDER BY n_bootstrap"
+    ).fetchall()
+    con.close()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("power", 620, 5), ("power", 620, 30)]
+    assert rows[0][3] == COMPUTE_NEURAL
+
+
+def test_fit_table_output_and_chinchilla_keys(cli, reference_catalog):
+    sql = (
+        "SELECT any_value(n_params) AS n, any_value(n_samples_seen) AS d, avg(score) AS score "
+        "FROM scores WHERE dataset = 'imagenet' AND samples_per_class = 0 AND arch_family = 'ResNet' "
+        "AND NOT is_pretrained AND NOT is_random AND NOT is_ssl AND NOT is_adv AND NOT is_ablation "
+        "GROUP BY model_id ORDER BY model_id"
+    )
+    res = cli(
+        "laws",
+        "fit",
+        "--sql",
+        sql,
+        "--form",
+        "chinchilla",
+        "--n-scale",
+        "1e5",
+        "--d-scale",
+        "1e4",
+        "--bootstrap",
+        "0",
+        "--json",
+    )
+    assert res.code == 0, res.err
+    out = res.json()
+    assert set(out["params"]) == {"E", "A", "alpha", "B", "beta"}
+    assert out["n_scale"] == 1e5 and out["d_scale"] == 1e4
+    assert "ci" not in out
+    table = cli("laws", "fit", "--sql", COMPUTE_NEURAL, "--x-scale", "1e13", "--bootstrap", "0")
+    assert table.code == 0 and "alpha" in table.out and "S = 0.48" in table.out
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT total_flops AS x, score FROM scores WHERE model_id = 'nope'", "no rows"),
+        ("SELECT total_flops AS x FROM scores", "missing score"),
+        ("SELECT total_flops AS x, score FROM scores WHERE is_random", "NaN"),
+        ("SELECT 1e15 AS x, 1.2 AS score FROM range(10)", "score >= 1"),
+        ("SELECT -1.0 AS x, 0.3 AS score FROM range(10)", "x <= 0"),
+        ("SELECT * FROM no_such_table", "no_such_table"),
+    ],
+)
+def test_fit_errors_are_one_line(cli, reference_catalog, sql, message):
+    res = cli("laws", "fit", "--sql", sql, "--bootstrap", "0")
+    assert res.code == 1
+    first = res.err.strip().splitlines()[0]
+    assert first.startswith("error:") and message in first
+    assert "Traceback" not in res.err
+
+
+def test_user_sql_cannot_write(cli, reference_catalog):
+    res = cli("laws", "fit", "--sql", "DELETE FROM fits RETURNING 1.0 AS x, 0.5 AS score")
+    assert res.code == 1
+    assert "read-only" in res.err
+
+
+def test_drop_missing_reports_rows(cli, reference_catalog):
+    sql = (
+        "SELECT any_value(total_flops) AS x, avg(score) AS score FROM scores "
+        "WHERE dataset IN ('imagenet', 'ecoset') AND region = 'IT' GROUP BY model_id ORDER BY model_id"
+    )
+    res = cli(
+        "laws",
+        "fit",
+        "--sql",
+        sql,
+        "--x-scale",
+        "1e13",
+        "--bootstrap",
+        "0",
+        "--drop-missing",
+        "--json",
+    )
+    assert res.code == 0, res.err
+    out = res.json()
+    assert out["n_dropped"] > 0
+    assert f"dropped {out['n_dropped']} of" in res.err
+
+
+def test_store_is_skipped_with_a_warning_when_locked(cli, reference_catalog, monkeypatch):
+    import vvshub.catalog
+    from vvshub.errors import CatalogLockedError
+
+    real = vvshub.catalog.open_catalog
+
+    def locked(location=None, *, read_only=True):
+        if not read_only:
+            raise CatalogLockedError("catalog is locked by another vvshub process (pid 1)")
+        return real(location, read_only=read_only)
+
+    monkeypatch.setattr(vvshub.catalog, "open_catalog", locked)
+    res = cli(
+        "laws", "fit", "--sql", COMPUTE_NEURAL, "--x-scale", "1e13", "--bootstrap", "0", "--json"
+    )
+    assert res.code == 0, res.err
+    assert res.json()["stored"] is False
+    assert "not stored" in res.err and "locked" in res.err
+
+
+def test_predict(cli, reference_catalog):
+    res = cli("predict", "--flops", "1e20", "--bootstrap", "40", "--json")
+    assert res.code == 0, res.err
+    out = res.json()
+    assert out["flops"] == 1e20
+    for key in ("neural", "behavior"):
+        lo, hi = out[key]["ci"]
+        assert lo <= out[key]["score"] <= hi
+    assert 0.40 < out["neural"]["score"] < 0.46
+    assert 1e6 < out["n_params_opt"] < 1e8 and 1e9 < out["n_samples_seen_opt"] < 1e11
+    assert len(out["nearest"]) == 5 and out["nearest"][0]["model_id"].startswith("convnext_large")
+    assert out["warnings"] == []
+    far = cli("predict", "--flops", "1e23", "--bootstrap", "40", "--json").json()
+    assert any("extrapolation" in w for w in far["warnings"])
+    text = cli("predict", "--flops", "1e23", "--bootstrap", "40")
+    assert "neural alignment" in text.out and "N*" in text.out and "D*" in text.out
+    assert "extrapolation" in text.err
+    assert cli("predict", "--flops", "-5").code != 0
+
+
+def test_paper_prints_the_headline_laws(cli, reference_catalog, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per law
+    res = cli("laws", "paper", "--bootstrap", "0")
+    assert res.code == 0, res.err
+    out = " ".join(res.out.split())
+    assert "S = 0.48 - 0.55·(C/1e13)^-0.16" in out
+    assert "S = 1.00 - 1.40·(C/1e13)^-0.06" in out
+    assert "C^0.270" in out and "C^0.703" in out
+    js = cli("laws", "paper", "--bootstrap", "0", "--json").json()
+    assert js["fits"]["compute_neural"]["n"] == 620 and js["fits"]["joint"]["n"] == 444
+    assert round(js["allocation"]["n_exponent"], 3) == 0.270
+    assert js["fits"]["compute_neural"]["reused"] is True
+
+
+def test_plots(cli, reference_catalog, tmp_path):
+    png = tmp_path / "neural.png"
+    res = cli(
+        "laws",
+        "plot",
+        "--sql",
+        COMPUTE_NEURAL,
+        "--x-scale",
+        "1e13",
+        "--bootstrap",
+        "20",
+        "--x-label",
+        "compute C (FLOPs)",
+        "-o",
+        str(png),
+    )
+    assert res.code == 0, res.err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "neural.svg"
+    assert (
+        cli(
+            "laws",
+            "plot",
+            "--sql",
+            COMPUTE_NEURAL,
+            "--x-scale",
+            "1e13",
+            "--bootstrap",
+            "0",
+            "-o",
+            str(svg),
+        ).code
+        == 0
+    )
+    assert "<svg" in svg.read_text()[:500]
+    figs = tmp_path / "figs"
+    res = cli("laws", "plot", "--paper", "--bootstrap", "10", "-o", str(figs))
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in figs.iterdir()) == [
+        "fig1b.png",
+        "fig2c.png",
+        "fig3a.png",
+        "fig4a.png",
+    ]
+    assert cli("laws", "plot", "-o", str(png)).code != 0
+
+
+def test_backtest(cli, reference_catalog):
+    res = cli(
+        "laws",
+        "backtest",
+        "--sql",
+        COMPUTE_NEURAL,
+        "--x-scale",
+        "1e13",
+        "--holdout-top",
+        "12",
+        "--bootstrap",
+        "30",
+        "--json",
+    )
+    assert res.code == 0, res.err
+    out = res.json()
+    assert out["n_train"] == 608 and out["holdout"] == 12 and len(out["rows"]) == 12
+    computes = [r["compute"] for r in out["rows"]]
+    assert computes == sorted(computes, reverse=True)
+    assert 0 <= out["coverage"] <= 1 and out["mae"] < 0.1
+    for r in out["rows"]:
+        assert r["error"] == pytest.approx(r["predicted"] - r["score"])
+    bad = cli("laws", "backtest", "--sql", COMPUTE_NEURAL, "--holdout-top", "619")
+    assert bad.code == 1 and "holdout-top" in bad.err
+    text = cli(
+        "laws",
+        "backtest",
+        "--sql",
+        COMPUTE_NEURAL,
+        "--x-scale",
+        "1e13",
+        "--holdout-top",
+        "3",
+        "--bootstrap",
+        "10",
+    )
+    assert text.code == 0 and "mean absolute error" in text.out
