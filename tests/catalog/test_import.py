@@ -193,6 +193,8 @@ def test_failure_midway_leaves_the_catalog_as_it_was(
     monkeypatch.setattr(_reference, "_write", real_write)
     summary = import_reference(changed, catalog=reference_catalog)
     assert summary.changed and summary.rows["models"] == 992
+    after = _counts(reference_catalog)
+    assert after["models"] == 992 and after["scores"] == 4960
 
 
 def test_missing_file_is_named(reference_dir: Path, tmp_path: Path) -> None:

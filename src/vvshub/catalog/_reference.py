@@ -390,6 +390,12 @@ def _write(cat: Catalog, frames: dict[str, Any]) -> dict[str, int]:
         frame = frames[table]
         con.register("_vvshub_import", frame)
         try:
+            if table == "models":  # a model dropped from a newer release of the files goes too
+                cat.execute(
+                    "DELETE FROM models WHERE source = ? AND model_id NOT IN "
+                    "(SELECT model_id FROM _vvshub_import)",
+                    [SOURCE],
+                )
             verb = "INSERT OR REPLACE" if table in ("models", "benchmarks") else "INSERT"
             cat.execute(f"{verb} INTO {table} BY NAME SELECT * FROM _vvshub_import")
         finally:
