@@ -1,8 +1,8 @@
 """The catalog's schema: tables, the public ``scores`` view, and versioning.
 
 Table and column names are a public contract (users write SQL against them);
-the README documents every column. Bump ``SCHEMA_VERSION`` and add a step to
-``_MIGRATIONS`` whenever the DDL changes, with a migration in ``ensure_schema``.
+the README documents every column. Bump ``SCHEMA_VERSION`` whenever the DDL
+changes, and teach ``ensure_schema`` to migrate catalogs of the older version.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ _DDL = [
     )""",
 ]
 
-#: Region per benchmark, metric and ceiling of the study's five benchmarks.
+#: The public view: one row per (model, benchmark), the latest record of each.
 SCORES_VIEW = """
 CREATE OR REPLACE VIEW scores AS
 WITH latest AS (
