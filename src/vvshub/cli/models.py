@@ -35,7 +35,17 @@ def ls_cmd(
     if json_out:
         print_json(df.to_dict(orient="records"))
         return
-    print_frame(df, title=f"{len(df)} models")
+    # the terminal gets the columns that fit; --json has them all
+    columns = [
+        "model_id",
+        "samples_per_class",
+        "seed",
+        "n_params",
+        "total_flops",
+        "neural",
+        "behavior",
+    ]
+    print_frame(df[columns].rename(columns={"samples_per_class": "spc"}), title=f"{len(df)} models")
 
 
 @models_app.command("show")
