@@ -62,7 +62,7 @@ def test_benchmark_ids_and_regions_are_the_references(rows) -> None:
     published = {(r["benchmark_name"], r["region"]) for r in rows}
     assert published == {(b, r) for r, b in study.BENCHMARKS.items()}
     assert tuple(study.BENCHMARKS) == study.REGIONS
-    assert study.REGIONS[-1] == study.BEHAVIORAL and study.NEURAL_REGIONS == study.REGIONS[:4]
+    assert study.REGIONS[-1] == study.BEHAVIORAL and study.REGIONS[:4] == study.NEURAL_REGIONS
 
 
 def test_dataset_sizes_are_the_references(rows) -> None:
