@@ -10,7 +10,7 @@ Example:
     ...     cat.query("SELECT region, avg(score) FROM scores GROUP BY 1")
 """
 
-from vvshub.catalog._connection import Catalog, open_catalog, snapshot_path
+from vvshub.catalog._connection import Catalog, open_catalog, snapshot_path, writable_path
 from vvshub.catalog._export import export_catalog
 from vvshub.catalog._models import list_models, model_detail, resolve_model
 from vvshub.catalog._records import (
@@ -77,6 +77,7 @@ __all__ = [
     "save_fits",
     "snapshot_path",
     "spool_dir",
+    "writable_path",
     "write_records",
 ]
 
