@@ -80,9 +80,10 @@ def export_cmd(
 @catalog_app.command("info")
 def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
     """Where the catalog is, its schema version, row counts and import provenance."""
-    from vvshub.catalog import open_catalog
+    from vvshub.catalog import open_catalog, pending_spool
 
     with open_catalog(catalog, read_only=True) as cat:
+        spooled = len(pending_spool(cat.snapshot_of or cat.location)) if cat.location else 0
         tables = cat.tables()
         counts = {t: cat.fetchall(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
         version = (
@@ -102,16 +103,36 @@ def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
             "schema_version": version,
             "rows": counts,
             "imports": [] if imports is None else imports.to_dict(orient="records"),
+            "spool_pending": spooled,
+            "snapshot_of": cat.snapshot_of,
         }
     if json_out:
         print_json(info)
         return
     print_fields(counts, title=f"{info['location']} (schema {version})")
+    if info["snapshot_of"]:
+        print_text(f"  read snapshot of {info['snapshot_of']}, which a writer holds", style="dim")
+    if spooled:
+        print_text(f"  spooled batches waiting: {spooled} (`vvshub catalog drain` applies them)")
     for imp in info["imports"]:
         print_text(
             f"  {imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}",
             style="dim",
         )
+
+
+@catalog_app.command("drain")
+def drain_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
+    """Apply record batches spooled while the catalog was locked (any writer also does)."""
+    from vvshub.catalog import drain_spool, pending_spool, writable_path
+
+    path = writable_path(catalog)
+    applied = drain_spool(str(path))
+    left = len(pending_spool(path))
+    if json_out:
+        print_json({"applied": applied, "pending": left})
+        return
+    print_text(f"applied {applied} spooled batch(es); {left} waiting")
 
 
 def sql_cmd(
