@@ -185,6 +185,7 @@ def test_paper_prints_the_headline_laws(cli, reference_catalog, monkeypatch):
     assert js["fits"]["compute_neural"]["reused"] is True
 
 
+@pytest.mark.slow
 def test_plots(cli, reference_catalog, tmp_path):
     png = tmp_path / "neural.png"
     res = cli(
