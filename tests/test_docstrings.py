@@ -28,8 +28,7 @@ def _modules() -> list[str]:
 
 def _params() -> list:
     return [
-        pytest.param(name, marks=pytest.mark.slow) if name in _SLOW else name
-        for name in _modules()
+        pytest.param(name, marks=pytest.mark.slow) if name in _SLOW else name for name in _modules()
     ]
 
 
