@@ -30,6 +30,7 @@ from vvshub.catalog._records import (
 from vvshub.catalog._reference import ImportSummary, import_reference
 from vvshub.catalog._schema import SCHEMA_VERSION, TABLES, VIEWS
 from vvshub.catalog._spool import pending as pending_spool
+from vvshub.catalog._summary import TRAINED_SAMPLES_NEURAL, CatalogSummary, summarise, trained_models
 from vvshub.catalog._spool import spool_dir
 from vvshub.catalog._write import (
     WriteResult,
@@ -44,12 +45,14 @@ from vvshub.catalog._write import (
 
 __all__ = [
     "NORMALISATIONS",
+    "TRAINED_SAMPLES_NEURAL",
     "REGIONS",
     "SCHEMA_VERSION",
     "TABLES",
     "VIEWS",
     "BenchmarkRecord",
     "Catalog",
+    "CatalogSummary",
     "CheckpointRecord",
     "EpochMetrics",
     "FitRecord",
@@ -77,6 +80,8 @@ __all__ = [
     "save_fits",
     "snapshot_path",
     "spool_dir",
+    "summarise",
+    "trained_models",
     "writable_path",
     "write_records",
 ]
