@@ -164,6 +164,10 @@ def flex_scheme(spec: ArchSpec) -> tuple[str, int] | None:
     Returns:
         ``('f', k)``, ``('wr', k)``, ``('convnext', k)``, ``('deit', k)``, ``('d', 0)``,
         or ``None`` when ``spec`` is not one of the study's scaled architectures.
+
+    Example:
+        >>> flex_scheme(parse_arch("resnet18_w1.73")), flex_scheme(parse_arch("resnet18"))
+        (('f', 1), None)
     """
     if spec.study_name is None:
         return None
