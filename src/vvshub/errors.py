@@ -13,6 +13,7 @@ __all__ = [
     "BenchmarkNotFoundError",
     "CatalogError",
     "CatalogLockedError",
+    "CatalogUnreachableError",
     "CheckpointError",
     "ConvergenceWarning",
     "FitDataError",
@@ -142,3 +143,17 @@ class NotFittedError(VvsHubError, ValueError, AttributeError):
 
 class ConvergenceWarning(UserWarning):
     """A numerical fit stopped before it converged; its result may be unreliable."""
+
+
+class CatalogUnreachableError(CatalogError, ConnectionError):
+    """A remote catalog (``http(s)://`` or ``hf://``) could not be fetched and no cached copy exists.
+
+    Attributes:
+        url: what was being fetched.
+        reason: why, in a few words ("connection refused", "HTTP 404").
+    """
+
+    def __init__(self, message: str, *, url: str, reason: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason
