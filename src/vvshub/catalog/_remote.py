@@ -259,9 +259,15 @@ def _fetch_http_export(cache: _Cache, base: str) -> dict[str, str]:
             files[table] = sha
     else:
         for table in _tables():
-            sha = cache.fetch(f"{base}/{table}.parquet", optional=table not in REQUIRED)
+            sha = cache.fetch(f"{base}/{table}.parquet", optional=True)
             if sha is not None:
                 files[table] = sha
+    missing = [t for t in REQUIRED if t not in files]
+    if missing:
+        raise CatalogError(
+            f"{base} is not a vvshub Parquet export (no {missing[0]}.parquet there); publish "
+            "one with `vvshub catalog export DIR` and serve DIR"
+        )
     return files
 
 
