@@ -81,7 +81,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _reason(exc: BaseException) -> str:
+def network_reason(exc: BaseException) -> str:
     """A network failure in a few words ("connection refused", "timed out")."""
     reason: Any = getattr(exc, "reason", exc)
     if isinstance(reason, ConnectionRefusedError):
@@ -152,7 +152,7 @@ class _Cache:
                 return None
             raise CatalogError(f"cannot fetch {url}: HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise _Unreachable(url, _reason(exc)) from None
+            raise _Unreachable(url, network_reason(exc)) from None
         with response:
             got = self._store(response, url)
             headers = response.headers
@@ -192,7 +192,7 @@ class _Cache:
             os.replace(tmp, blobs / sha)
         except (urllib.error.URLError, OSError) as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise _Unreachable(url, _reason(exc)) from None
+            raise _Unreachable(url, network_reason(exc)) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -368,7 +368,7 @@ def _hf_download(repo: str, filename: str, *, revision: str | None, location: st
         ) from None
     except LocalEntryNotFoundError as exc:
         cause = exc.__cause__ or exc.__context__
-        reason = _reason(cause) if cause is not None else "offline"
+        reason = network_reason(cause) if cause is not None else "offline"
         raise CatalogUnreachableError(
             f"cannot reach the Hub for {location}: {reason}; and no copy is cached",
             url=location,

@@ -17,7 +17,9 @@ def import_reference_cmd(
     source: Annotated[
         str | None,
         typer.Argument(
-            help="Folder with the study's files, or a URL prefix. Default: the study's public repository.",
+            help="Folder with the study's five files, or a URL: a flat folder over HTTP "
+            "(URL/benchmark_scores.csv …) or the study repository's scaling_primate_vvs folder "
+            "(URL/artifacts/benchmark_scores.csv …). Default: the study's public repository.",
             show_default=False,
         ),
     ] = None,
@@ -27,17 +29,35 @@ def import_reference_cmd(
             "--catalog", help="Catalog file to write (default $VVSHUB_HOME/catalog.duckdb)."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Validate the files and say what would change; write nothing."
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import the reference study's 993 models, scores and checkpoints (idempotent)."""
+    """Import the reference study's 993 models, scores and checkpoints (idempotent).
+
+    The five files are benchmark_scores.csv, model_checkpoints.csv, benchmark_scores_ckpts.csv,
+    benchmark_scores_brainscore.csv and commitments.json. From a URL they are read either side
+    by side (URL/NAME) or in the study repository's layout (URL/artifacts/NAME for the CSVs,
+    URL/brainscore/artifacts/commitments.json), whichever URL/benchmark_scores.csv answers.
+    """
+    import warnings
+
+    from rich.console import Console
+    from rich.markup import escape
+
     from vvshub.catalog import import_reference
 
-    summary = import_reference(source, catalog=catalog)
+    with warnings.catch_warnings():
+        # the removal warning is shown below, from the summary
+        warnings.filterwarnings("ignore", message="this import removes")
+        summary = import_reference(source, catalog=catalog, dry_run=dry_run)
     if json_out:
         print_json(summary.to_dict())
         return
-    from rich.console import Console
-
     console = Console()
     if not summary.changed:
         console.print(
@@ -45,7 +65,15 @@ def import_reference_cmd(
         )
         return
     counts = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
-    console.print(f"[green]imported[/] {summary.source}: {counts}")
+    verb = "would import" if summary.dry_run else "imported"
+    console.print(f"[green]{verb}[/] {escape(summary.source)}: {counts}")
+    if summary.removed:
+        shown = ", ".join(summary.removed[:20])
+        more = f" … and {len(summary.removed) - 20} more" if len(summary.removed) > 20 else ""
+        console.print(
+            f"[yellow]{'would remove' if summary.dry_run else 'removed'}[/] "
+            f"{len(summary.removed)} model(s) these files no longer list: {escape(shown + more)}"
+        )
 
 
 @catalog_app.command("export")
