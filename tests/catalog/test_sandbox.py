@@ -136,3 +136,39 @@ def test_sandbox_still_allows_ordinary_reads(
 def test_writers_are_not_sandboxed_out_of_their_own_catalog(reference_catalog: Path) -> None:
     with open_catalog(reference_catalog, read_only=False) as cat, cat.transaction():
         cat.execute("UPDATE models SET acc = acc WHERE model_id = 'resnet18_imagenet_full'")
+
+
+def test_read_snapshot_of_a_locked_catalog_is_sandboxed(
+    reference_catalog: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from vvshub.catalog._connection import snapshot_path
+
+    with open_catalog(reference_catalog, read_only=False) as cat, cat.transaction():
+        cat.execute("UPDATE models SET acc = acc WHERE model_id = 'resnet18_imagenet_full'")
+    assert snapshot_path(reference_catalog).exists()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from vvshub.catalog import open_catalog; "
+            f"c = open_catalog({str(reference_catalog)!r}, read_only=False); print('ready', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with open_catalog(reference_catalog, read_only=True) as cat:
+            assert cat.location == str(snapshot_path(reference_catalog))
+            assert cat.fetchall("SELECT count(*) FROM models")[0][0] == 993
+            with pytest.raises(QueryError, match="disabled by configuration"):
+                cat.query(f"COPY (SELECT 1 AS x) TO '{tmp_path}/out.csv'")
+        assert not (tmp_path / "out.csv").exists()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
