@@ -139,16 +139,27 @@ def sql_cmd(
         str, typer.Argument(help='SQL to run (read-only), e.g. "SELECT * FROM scores LIMIT 5".')
     ],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table, csv, json or parquet.")
-    ] = "table",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: table, csv, json or parquet. Default: from the suffix of "
+            "-o FILE (.csv, .json, .parquet), else table.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Run a SQL query against the catalog on a read-only connection."""
+    """Run SQL on the catalog. It may read the catalog's tables and views and nothing else:
+    no files, no network, no extensions, no writes.
+    """
     from vvshub.catalog import open_catalog
 
+    if fmt is None:
+        fmt = _format_of(output)
     if fmt.lower() not in ("table", "csv", "json", "parquet"):
         raise typer.BadParameter(
             f"unknown format {fmt!r}; expected table, csv, json or parquet", param_hint="--format"
@@ -156,6 +167,23 @@ def sql_cmd(
     with open_catalog(catalog, read_only=True) as cat:
         df = cat.query(query)
     write_frame(df, fmt=fmt, output=output)
+
+
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def _format_of(output: Path | None) -> str:
+    """The format that ``-o FILE`` asks for by its suffix (``table`` without a file)."""
+    if output is None:
+        return "table"
+    fmt = _SUFFIX_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise typer.BadParameter(
+            f"cannot tell the format of {str(output)!r} from its suffix; name a .csv, .json or "
+            ".parquet file, or pass --format csv|json|parquet",
+            param_hint="--output",
+        )
+    return fmt
 
 
 def register(app: typer.Typer) -> None:
