@@ -114,7 +114,7 @@ def test_closed_port_says_connection_refused(closed_port: int, cli) -> None:
 
 
 def test_offline_uses_the_cached_copy_with_a_warning(
-    serve, export_dir: Path, monkeypatch: pytest.MonkeyPatch
+    serve, export_dir: Path, monkeypatch: pytest.MonkeyPatch, cli
 ) -> None:
     server = serve(export_dir)
     url = f"{server.url}/export"
@@ -122,6 +122,9 @@ def test_offline_uses_the_cached_copy_with_a_warning(
     server.__exit__()  # the server goes away
     with pytest.warns(UserWarning, match=r"connection refused.*using the copy .* fetched at"):
         assert _count(url) == 4965
+    shown = cli("sql", "SELECT count(*) AS n FROM scores", "--catalog", url, "-f", "json")
+    assert shown.code == 0 and shown.json() == [{"n": 4965}]
+    assert shown.err.startswith("warning: cannot reach ") and len(shown.err.splitlines()) == 1
     monkeypatch.setenv("VVSHUB_OFFLINE", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
