@@ -172,6 +172,13 @@ class _Cache:
         )
         return got
 
+    def fetch_required(self, url: str, *, sha256: str | None = None) -> str:
+        """:meth:`fetch` for a file that must exist (HTTP 404 is an error)."""
+        sha = self.fetch(url, sha256=sha256)
+        if sha is None:  # fetch returns None only when optional
+            raise CatalogError(f"cannot fetch {url}: not found")
+        return sha
+
     def _store(self, response: Any, url: str) -> str:
         from vvshub._progress import track
 
@@ -254,9 +261,7 @@ def _fetch_http_export(cache: _Cache, base: str) -> dict[str, str]:
             if table not in known or not isinstance(entry, dict):
                 log.debug("%s lists %s, not a catalog table: skipped", MANIFEST, name)
                 continue
-            sha = cache.fetch(f"{base}/{name}", sha256=entry.get("sha256"))
-            assert sha is not None  # not optional: a missing file raised
-            files[table] = sha
+            files[table] = cache.fetch_required(f"{base}/{name}", sha256=entry.get("sha256"))
     else:
         for table in _tables():
             sha = cache.fetch(f"{base}/{table}.parquet", optional=True)
@@ -321,7 +326,7 @@ def fetch_file(location: str) -> Path:
             )
         return cache.blob(ref["sha256"])
     try:
-        sha = cache.fetch(location)
+        sha = cache.fetch_required(location)
     except _Unreachable as exc:
         ref = cache.ref(location)
         if ref is None:
@@ -334,7 +339,6 @@ def fetch_file(location: str) -> Path:
             f"cannot reach {location} ({exc.reason}); using the cached copy", stacklevel=2
         )
         sha = ref["sha256"]
-    assert sha is not None
     return cache.blob(sha)
 
 
