@@ -68,11 +68,12 @@ def test_copy_cannot_overwrite_the_catalogs_own_files(
 def test_sql_cannot_touch_the_machine(
     kind: str,
     escape: str,
-    reference_catalog: Path,
+    _reference_catalog_master: Path,
     parquet_catalog: Path,
     tmp_path: Path,
 ) -> None:
-    location = reference_catalog if kind == "duckdb" else parquet_catalog
+    # the shared session catalog: opened read-only here, and nothing may change it
+    location = _reference_catalog_master if kind == "duckdb" else parquet_catalog
     sql = escape.format(tmp=tmp_path, export=parquet_catalog)
     with open_catalog(location, read_only=True) as cat:
         with pytest.raises(QueryError):
