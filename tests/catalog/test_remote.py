@@ -169,6 +169,7 @@ def test_remote_duckdb_file_is_fetched_into_the_cache(
         assert cat.location == f"{server.url}/catalog.duckdb"
 
 
+@pytest.mark.slow
 def test_hf_dataset_catalog(serve, export_dir: Path, tmp_path: Path) -> None:
     """``hf://datasets/ORG/NAME`` through huggingface_hub, against a loopback stand-in of the Hub."""
     server = serve(export_dir / "export")
