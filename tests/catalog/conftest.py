@@ -48,8 +48,9 @@ class FolderServer:
                 if server.root.resolve() not in file.parents or not file.is_file():
                     server.requests.append((self.command, self.path, 404))
                     self.send_response(404)
-                    if hub:
+                    if hub:  # as the Hub: the commit it looked in, so clients cache the miss
                         self.send_header("X-Error-Code", "EntryNotFound")
+                        self.send_header("X-Repo-Commit", COMMIT)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return

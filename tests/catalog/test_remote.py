@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -172,6 +173,7 @@ def test_remote_duckdb_file_is_fetched_into_the_cache(
 @pytest.mark.slow
 def test_hf_dataset_catalog(serve, export_dir: Path, tmp_path: Path) -> None:
     """``hf://datasets/ORG/NAME`` through huggingface_hub, against a loopback stand-in of the Hub."""
+    (export_dir / "export" / "fits.parquet").unlink()  # an optional table the repo lacks
     server = serve(export_dir / "export")
     env = {
         **os.environ,
@@ -195,14 +197,39 @@ def test_hf_dataset_catalog(serve, export_dir: Path, tmp_path: Path) -> None:
         for p in server.downloads()
     )
     assert (tmp_path / "home" / "cache" / "catalogs" / "huggingface").is_dir()
-    # offline: the Hub's own cache answers
+    # the Hub goes away: the cached copy answers, and says so unless VVSHUB_OFFLINE asked for it
     server.__exit__()
-    again = subprocess.run(
-        [*VVSHUB, *query, "--catalog", "hf://datasets/vvshub/catalog"],
-        capture_output=True,
-        text=True,
-        env={**env, "VVSHUB_OFFLINE": "1"},
-        timeout=120,
+    script = (
+        "import json, warnings; from vvshub.catalog import open_catalog\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    try:\n"
+        "        with open_catalog('hf://datasets/vvshub/{name}') as cat:\n"
+        "            n = cat.fetchall('SELECT count(*) FROM scores')[0][0]\n"
+        "            assert 'fits' not in cat.tables() and 'models' in cat.tables()\n"
+        "    except Exception as exc:\n"
+        "        n = f'{{type(exc).__name__}}: {{exc}}'\n"
+        "print(json.dumps({{'n': n, 'warnings': [str(w.message) for w in seen]}}))\n"
     )
-    assert again.returncode == 0, again.stderr
-    assert '"n": 4965' in again.stdout
+
+    def offline_open(name: str, **extra: str) -> dict:
+        run = subprocess.run(
+            [sys.executable, "-c", script.format(name=name)],
+            capture_output=True,
+            text=True,
+            env={**env, **extra},
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    down = offline_open("catalog")
+    assert down["n"] == 4965
+    assert any("cannot reach the Hub" in w and "connection refused" in w for w in down["warnings"])
+    quiet = offline_open("catalog", VVSHUB_OFFLINE="1")
+    assert quiet == {"n": 4965, "warnings": []}
+    missing = offline_open("other")
+    assert (
+        missing["n"].startswith("CatalogUnreachableError") and "connection refused" in missing["n"]
+    )
+    assert not any("using the cached copy" in w for w in missing["warnings"])

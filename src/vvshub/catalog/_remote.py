@@ -43,6 +43,7 @@ MANIFEST = "manifest.json"
 #: Tables an export must have to be a catalog.
 REQUIRED = ("scores",)
 _TIMEOUT_S = 30
+OFFLINE_REASON = "VVSHUB_OFFLINE is set"
 _HF_RE = re.compile(
     r"^hf://datasets/(?P<repo>[^/@]+/[^/@]+)(?:@(?P<revision>[^/]+))?(?:/(?P<path>.*))?$"
 )
@@ -314,7 +315,11 @@ def fetch_file(location: str) -> Path:
         m = _HF_RE.match(location)
         if not m or not m["path"]:
             raise CatalogError(f"expected hf://datasets/ORG/NAME[@REVISION]/FILE, got {location}")
-        return _hf_download(m["repo"], m["path"], revision=m["revision"], location=location)
+        repo, path, revision = m["repo"], m["path"], m["revision"]
+        offline = _hf_offline(repo, path, revision=revision)
+        local = _hf_download(repo, path, revision=revision, location=location, offline=offline)
+        _warn_cached(location, offline)
+        return local
     cache = _Cache(cache_root())
     if offline_enabled():
         ref = cache.ref(location)
@@ -342,7 +347,47 @@ def fetch_file(location: str) -> Path:
     return cache.blob(sha)
 
 
-def _hf_download(repo: str, filename: str, *, revision: str | None, location: str) -> Path:
+def _hub_unreachable(repo: str, filename: str, *, revision: str | None) -> str | None:
+    """Why the Hub cannot be reached for ``filename`` (``None`` when it answers at all).
+
+    huggingface_hub falls back to its cache without a word when the network fails; asking
+    first lets vvshub say so (a stale copy is never used silently).
+    """
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+
+    try:
+        get_hf_file_metadata(hf_hub_url(repo, filename, repo_type="dataset", revision=revision))
+    except (HfHubHTTPError, EntryNotFoundError):
+        return None  # an HTTP answer (404, 401 …): reachable; the download reports it
+    except Exception as exc:  # httpx's transport errors are not a stable public type
+        transport = type(exc).__name__.endswith(("ConnectError", "Timeout", "NetworkError"))
+        if not (transport or isinstance(exc, OSError)):
+            raise
+        text = str(exc.__cause__ or exc)
+        return "connection refused" if "refused" in text.lower() else text
+    return None
+
+
+def _hf_offline(repo: str, filename: str, *, revision: str | None) -> str | None:
+    """``None`` to go online; else why the cache alone must answer."""
+    if offline_enabled():
+        return OFFLINE_REASON
+    return _hub_unreachable(repo, filename, revision=revision)
+
+
+def _warn_cached(location: str, offline: str | None) -> None:
+    """Say that a cached copy stood in for an unreachable Hub (not news under VVSHUB_OFFLINE)."""
+    if offline is not None and offline != OFFLINE_REASON:
+        warnings.warn(
+            f"cannot reach the Hub for {location} ({offline}); using the cached copy", stacklevel=4
+        )
+
+
+def _hf_download(
+    repo: str, filename: str, *, revision: str | None, location: str, offline: str | None
+) -> Path:
+    """``hf_hub_download`` of one file of a dataset repo; ``offline``: the cache alone, and why."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
@@ -359,9 +404,17 @@ def _hf_download(repo: str, filename: str, *, revision: str | None, location: st
                 repo_type="dataset",
                 revision=revision,
                 cache_dir=cache_root() / "huggingface",
-                local_files_only=offline_enabled(),
+                local_files_only=offline is not None,
             )
         )
+    except LocalEntryNotFoundError as exc:  # a subclass of EntryNotFoundError: first
+        cause = exc.__cause__ or exc.__context__
+        reason = offline or (network_reason(cause) if cause is not None else "offline")
+        raise CatalogUnreachableError(
+            f"cannot reach the Hub for {location} ({reason}), and {filename} is not cached",
+            url=location,
+            reason=reason,
+        ) from None
     except EntryNotFoundError:
         raise
     except RevisionNotFoundError:
@@ -370,14 +423,21 @@ def _hf_download(repo: str, filename: str, *, revision: str | None, location: st
         raise CatalogError(
             f"no dataset {repo} on the Hub (or it is private: log in with `hf auth login`)"
         ) from None
-    except LocalEntryNotFoundError as exc:
-        cause = exc.__cause__ or exc.__context__
-        reason = network_reason(cause) if cause is not None else "offline"
-        raise CatalogUnreachableError(
-            f"cannot reach the Hub for {location}: {reason}; and no copy is cached",
-            url=location,
-            reason=reason,
-        ) from None
+
+
+def _known_missing(repo: str, filename: str, revision: str | None) -> bool:
+    """Whether the Hub cache recorded that ``filename`` does not exist in ``repo``."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(
+        repo,
+        filename,
+        cache_dir=cache_root() / "huggingface",
+        revision=revision,
+        repo_type="dataset",
+    )
+    # a path: cached; None: unknown; anything else is the "cached as missing" sentinel
+    return found is not None and not isinstance(found, str)
 
 
 def _fetch_hf(location: str) -> dict[str, Path]:
@@ -390,15 +450,26 @@ def _fetch_hf(location: str) -> dict[str, Path]:
             "(catalogs on the Hub are dataset repositories)"
         )
     prefix = f"{m['path'].strip('/')}/" if m["path"] else ""
+    repo, revision = m["repo"], m["revision"]
+    offline = _hf_offline(repo, f"{prefix}scores.parquet", revision=revision)
     files: dict[str, Path] = {}
     for table in _tables():
         try:
             files[table] = _hf_download(
-                m["repo"], f"{prefix}{table}.parquet", revision=m["revision"], location=location
+                repo,
+                f"{prefix}{table}.parquet",
+                revision=revision,
+                location=location,
+                offline=offline,
             )
+        except CatalogUnreachableError:
+            # offline, an optional table the Hub said it does not have is simply absent
+            if table in REQUIRED or not _known_missing(repo, f"{prefix}{table}.parquet", revision):
+                raise
         except EntryNotFoundError:
             if table in REQUIRED:
                 raise CatalogError(
                     f"{location} is not a vvshub Parquet export (no {prefix}{table}.parquet)"
                 ) from None
+    _warn_cached(location, offline)
     return files
