@@ -16,8 +16,10 @@ __all__ = [
     "CatalogUnreachableError",
     "CheckpointError",
     "ConvergenceWarning",
+    "CountError",
     "FitDataError",
     "ImportDataError",
+    "LayerError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
@@ -175,6 +177,15 @@ class NotFittedError(VvsHubError, ValueError, AttributeError):
 
 class ConvergenceWarning(UserWarning):
     """A numerical fit stopped before it converged; its result may be unreliable."""
+
+
+class CountError(VvsHubError, ValueError):
+    """Counting parameters or compute was asked something impossible (an image size that is not
+    a positive integer, one the architecture cannot take, a negative count, an unknown method)."""
+
+
+class LayerError(VvsHubError, ValueError):
+    """A layer or parameter name with no counterpart in the other naming (study <-> timm)."""
 
 
 class CatalogUnreachableError(CatalogError, ConnectionError):

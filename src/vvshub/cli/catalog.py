@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_json, write_frame
+from vvshub.cli._common import (
+    CatalogOpt,
+    JsonOpt,
+    console,
+    print_fields,
+    print_json,
+    print_text,
+    write_frame,
+)
 
 catalog_app = typer.Typer(help="Build and publish the catalog.", no_args_is_help=True)
 
@@ -46,9 +54,9 @@ def import_reference_cmd(
     """
     import warnings
 
-    from rich.console import Console
-    from rich.markup import escape
+    from rich.text import Text
 
+    from vvshub._format import format_number
     from vvshub.catalog import import_reference
 
     with warnings.catch_warnings():
@@ -58,21 +66,25 @@ def import_reference_cmd(
     if json_out:
         print_json(summary.to_dict())
         return
-    console = Console()
     if not summary.changed:
-        console.print(
-            f"[green]up to date[/]: these reference files ({summary.import_id}) are already imported"
+        console().print(
+            Text.assemble(
+                ("up to date", "green"),
+                f": these reference files ({summary.import_id}) are already imported",
+            )
         )
         return
-    counts = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
+    counts = ", ".join(f"{format_number(n)} {t}" for t, n in summary.rows.items())
     verb = "would import" if summary.dry_run else "imported"
-    console.print(f"[green]{verb}[/] {escape(summary.source)}: {counts}")
+    console().print(Text.assemble((verb, "green"), f" {summary.source}: {counts}"))
     if summary.removed:
         shown = ", ".join(summary.removed[:20])
         more = f" … and {len(summary.removed) - 20} more" if len(summary.removed) > 20 else ""
-        console.print(
-            f"[yellow]{'would remove' if summary.dry_run else 'removed'}[/] "
-            f"{len(summary.removed)} model(s) these files no longer list: {escape(shown + more)}"
+        console().print(
+            Text.assemble(
+                ("would remove" if summary.dry_run else "removed", "yellow"),
+                f" {len(summary.removed)} model(s) these files no longer list: {shown}{more}",
+            )
         )
 
 
@@ -90,15 +102,16 @@ def export_cmd(
         print_json([str(f) for f in files])
         return
     for f in files:
-        typer.echo(str(f))
+        print_text(str(f))
 
 
 @catalog_app.command("info")
 def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
     """Where the catalog is, its schema version, row counts and import provenance."""
-    from vvshub.catalog import open_catalog
+    from vvshub.catalog import open_catalog, pending_spool
 
     with open_catalog(catalog, read_only=True) as cat:
+        spooled = len(pending_spool(cat.snapshot_of or cat.location)) if cat.location else 0
         tables = cat.tables()
         counts = {t: cat.fetchall(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
         version = (
@@ -118,20 +131,36 @@ def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
             "schema_version": version,
             "rows": counts,
             "imports": [] if imports is None else imports.to_dict(orient="records"),
+            "spool_pending": spooled,
+            "snapshot_of": cat.snapshot_of,
         }
     if json_out:
         print_json(info)
         return
-    from rich.console import Console
-
-    console = Console()
-    console.print(f"[bold]{info['location']}[/] (schema {version})")
-    for t, n in counts.items():
-        console.print(f"  {t:<16}{n:>10,}")
+    print_fields(counts, title=f"{info['location']} (schema {version})")
+    if info["snapshot_of"]:
+        print_text(f"  read snapshot of {info['snapshot_of']}, which a writer holds", style="dim")
+    if spooled:
+        print_text(f"  spooled batches waiting: {spooled} (`vvshub catalog drain` applies them)")
     for imp in info["imports"]:
-        console.print(
-            f"  [dim]{imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}[/]"
+        print_text(
+            f"  {imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}",
+            style="dim",
         )
+
+
+@catalog_app.command("drain")
+def drain_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
+    """Apply record batches spooled while the catalog was locked (any writer also does)."""
+    from vvshub.catalog import drain_spool, pending_spool, writable_path
+
+    path = writable_path(catalog)
+    applied = drain_spool(str(path))
+    left = len(pending_spool(path))
+    if json_out:
+        print_json({"applied": applied, "pending": left})
+        return
+    print_text(f"applied {applied} spooled batch(es); {left} waiting")
 
 
 def sql_cmd(
@@ -152,13 +181,20 @@ def sql_cmd(
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
     catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Run SQL on the catalog. It may read the catalog's tables and views and nothing else:
-    no files, no network, no extensions, no writes.
+    """Run SQL on the catalog (--json: --format json). It may read the catalog's tables and
+    views and nothing else: no files, no network, no extensions, no writes.
     """
     from vvshub.catalog import open_catalog
 
-    if fmt is None:
+    if json_out:
+        if fmt is not None and fmt.lower() not in ("table", "json"):
+            raise typer.BadParameter(
+                f"--json and --format {fmt} disagree; give one of them", param_hint="--json"
+            )
+        fmt = "json"
+    elif fmt is None:
         fmt = _format_of(output)
     if fmt.lower() not in ("table", "csv", "json", "parquet"):
         raise typer.BadParameter(
