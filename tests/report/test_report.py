@@ -48,6 +48,7 @@ def test_report_holds_tables_plots_and_cards(zoo_catalog: Path, tmp_path: Path) 
     assert not list(result.path.parent.glob(".*.tmp"))  # written atomically
 
 
+
 def _browser() -> tuple[str, str] | None:
     chrome = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
@@ -55,9 +56,7 @@ def _browser() -> tuple[str, str] | None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    _browser() is None, reason="chromium and chromedriver not installed (make test installs them)"
-)
+@pytest.mark.skipif(_browser() is None, reason="chromium and chromedriver not installed (make test installs them)")
 def test_report_renders_in_headless_chromium(zoo_catalog: Path, tmp_path: Path) -> None:
     webdriver = pytest.importorskip("selenium.webdriver")
     repo = tmp_path / "hub" / "models" / "vvshub" / "resnet18_w0.5_d30_cifar10"
@@ -83,9 +82,7 @@ def test_report_renders_in_headless_chromium(zoo_catalog: Path, tmp_path: Path) 
             "i.getBoundingClientRect().width, i.getBoundingClientRect().height])"
         )
         links = browser.execute_script("return [...document.links].map(a => a.href)")
-        ids = set(
-            browser.execute_script("return [...document.querySelectorAll('[id]')].map(e => e.id)")
-        )
+        ids = set(browser.execute_script("return [...document.querySelectorAll('[id]')].map(e => e.id)"))
         browser.save_screenshot(str(tmp_path / "report.png"))
     finally:
         browser.quit()

@@ -11,9 +11,9 @@ from vvshub.cli._common import CatalogOpt, JsonOpt, print_json
 
 
 def report_cmd(
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path(
-        "report.html"
-    ),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The HTML file to write.")
+    ] = Path("report.html"),
     paper: Annotated[
         bool, typer.Option("--paper/--no-paper", help="Include the paper's laws, refitted.")
     ] = True,
@@ -24,7 +24,9 @@ def report_cmd(
     from vvshub.report import build_report, local_cards, mini_zoo_law
 
     law = mini_zoo_law(catalog=catalog)
-    result = build_report(output, catalog=catalog, cards=local_cards(), zoo_law=law, paper=paper)
+    result = build_report(
+        output, catalog=catalog, cards=local_cards(), zoo_law=law, paper=paper
+    )
     if json_out:
         print_json(result.to_dict())
         return

@@ -141,11 +141,7 @@ def _paper_section(
     fits = paper_fits(catalog=catalog, n_bootstrap=n_bootstrap)
     if "compute_neural" not in fits:
         return '<p class="note">The study is not in this catalog: run <code>vvshub catalog import-reference</code>.</p>'
-    alloc = (
-        allocation(fits["joint"].fit, compute_relation(catalog=catalog))
-        if "joint" in fits
-        else None
-    )
+    alloc = allocation(fits["joint"].fit, compute_relation(catalog=catalog)) if "joint" in fits else None
     files = plot_paper(fits, alloc, tmp / "paper")
     captions = {
         "fig1b": "Fig. 1b: neural and behavioural alignment against training compute, refitted",
@@ -172,7 +168,9 @@ def _paper_section(
     return "\n".join(parts)
 
 
-def _zoo_section(trained: pd.DataFrame, law: Any, tmp: Path, figures: list[str]) -> str:
+def _zoo_section(
+    trained: pd.DataFrame, law: Any, tmp: Path, figures: list[str]
+) -> str:
     from vvshub.laws import formula
     from vvshub.report._figures import plot_trained
 
@@ -214,7 +212,9 @@ def _zoo_section(trained: pd.DataFrame, law: Any, tmp: Path, figures: list[str])
 def _cards_section(cards: Iterable[Card]) -> tuple[str, int]:
     parts, n = [], 0
     for card in cards:
-        link = f' — <a href="{_esc(card.repo_url)}">repository</a>' if card.repo_url else ""
+        link = (
+            f' — <a href="{_esc(card.repo_url)}">repository</a>' if card.repo_url else ""
+        )
         parts.append(
             f"<details><summary>{_esc(card.model_id)}</summary>"
             f"<p>{_esc(card.model_id)}{link}</p>{_markdown(card.markdown)}</details>"
