@@ -1,8 +1,9 @@
 """The one place that opens DuckDB, and the translation of its errors into vvshub's.
 
 A catalog is a DuckDB file (``$VVSHUB_HOME/catalog.duckdb`` by default) or a
-Parquet export (a folder or URL holding one ``<table>.parquet`` per table),
-which opens read-only as views in an in-memory database.
+Parquet export (a folder or URL holding one ``<table>.parquet`` per table; a URL is
+fetched into a local cache first, ``_remote``), which opens read-only as tables copied
+into a scratch database. Every read-only connection is sandboxed (``_SANDBOX``).
 
 Concurrency. DuckDB lets one process hold a file read-write, and then no other
 process may open it at all. vvshub keeps write sessions short (the write verbs

@@ -98,6 +98,8 @@ def network_reason(exc: BaseException) -> str:
 
 @dataclass
 class _Cache:
+    """The cache under ``root`` (see the module docstring for its layout)."""
+
     root: Path
 
     def blob(self, sha: str) -> Path:
