@@ -1,0 +1,154 @@
+"""A finished run's way out: its records into the catalog, its checkpoint onto the hub.
+
+The trainer writes the catalog only through ``vvshub.catalog``'s write API (typed records,
+one transaction, spooled when the catalog is locked), and publishes only through
+``vvshub.push``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vvshub.errors import PublishError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from vvshub.trainer._run import TrainResult
+
+__all__ = ["publish", "record"]
+
+logger = logging.getLogger(__name__)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_record(result: TrainResult, *, hub_repo: str | None = None) -> Any:
+    """The catalog's :class:`~vvshub.catalog.ModelRecord` of a finished run."""
+    from vvshub import zoo
+    from vvshub.catalog import ModelRecord
+
+    r = zoo.recipe(result.arch)
+    return ModelRecord(
+        model_id=result.model_id,
+        short_id=result.model_id,
+        arch=result.arch,
+        arch_family=r.family,
+        dataset=result.dataset,
+        samples_per_class=result.samples_per_class,
+        seed=result.seed,
+        n_samples=result.n_samples,
+        n_epochs=result.n_epochs,
+        n_samples_seen=result.n_samples_seen,
+        n_params=result.n_params,
+        macs=result.macs,
+        flops=result.flops,
+        total_flops=result.total_flops,
+        count_convention=result.count_convention,
+        acc=result.acc,
+        width=r.width,
+        depth="-".join(map(str, r.depth)) if r.depth is not None else None,
+        manifest_sha256=result.manifest_sha256,
+        hub_repo=hub_repo,
+        source="vvshub",
+    )
+
+
+def record(
+    result: TrainResult, *, started_at: datetime, catalog: str | Path | None = None
+) -> None:
+    """Write the run, the model and its final checkpoint to the catalog (one transaction)."""
+    from vvshub import zoo
+    from vvshub.catalog import CheckpointRecord, EpochMetrics, TrainingRunRecord, record_training_run
+
+    weights = Path(result.checkpoint)
+    run = TrainingRunRecord(
+        run_id=result.run_id,
+        model_id=result.model_id,
+        config=result.config,
+        manifest_sha256=result.manifest_sha256,
+        status="finished",
+        device=result.device if result.world_size == 1 else f"{result.device} x{result.world_size}",
+        wall_time_s=result.wall_time_s,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        epochs=tuple(
+            EpochMetrics(
+                epoch=e["epoch"],
+                acc=e["acc"],
+                loss=e["loss"],
+                n_samples_seen=e["n_samples_seen"],
+                wall_time_s=e["wall_time_s"],
+                lr=e["lr"],
+            )
+            for e in result.epochs
+        ),
+    )
+    checkpoint = CheckpointRecord(
+        model_id=result.model_id,
+        epoch=result.n_epochs,
+        sha256=file_sha256(weights),
+        size_bytes=weights.stat().st_size,
+        path=str(weights),
+        arch=result.arch,
+        arch_family=zoo.recipe(result.arch).family,
+        source="vvshub",
+    )
+    record_training_run(
+        run, model=model_record(result), checkpoints=[checkpoint], catalog=catalog
+    )
+
+
+def publish(
+    result: TrainResult,
+    model: nn.Module,
+    *,
+    push_epochs: bool = False,
+    catalog: str | Path | None = None,
+) -> TrainResult:
+    """Push the finished model, its manifest and card data to the hub; return the result with
+    ``checkpoint`` and ``hub_repo`` pointing there.
+
+    Raises:
+        PublishError: the hub is not available in this installation or the push failed; the
+            checkpoint stays in the run folder and the catalog already holds the run.
+    """
+    try:
+        import vvshub.hub as hub
+    except ImportError:
+        raise PublishError(
+            f"cannot push {result.model_id!r}: this vvshub has no hub (vvshub.hub is not "
+            f"installed); the trained checkpoint is at {result.checkpoint!r} and the run is in "
+            "the catalog; rerun with --no-push, or push it once the hub is available"
+        ) from None
+    run_dir = Path(result.run_dir)
+    try:
+        info = hub.push(
+            model,
+            result.model_id,
+            training=result.to_dict(),
+            files={"manifest.json": run_dir / "manifest.json"},
+            catalog=catalog,
+        )
+        if push_epochs:
+            for path in sorted((run_dir / "epochs").glob("ep*.safetensors")):
+                hub.push_weights(path, result.model_id, revision=path.stem, catalog=catalog)
+    except Exception as exc:
+        raise PublishError(
+            f"pushing {result.model_id!r} to the hub failed ({exc}); the checkpoint is at "
+            f"{result.checkpoint!r} and the run is in the catalog"
+        ) from exc
+    repo = getattr(info, "repo_id", None) or str(info)
+    return dataclasses.replace(result, checkpoint=getattr(info, "url", repo), hub_repo=repo)
