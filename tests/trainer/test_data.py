@@ -101,8 +101,10 @@ def test_hf_dataset_saved_to_disk(tmp_path):
     datasets.DatasetDict({"train": split(6), "test": split(4)}).save_to_disk(str(path))
     src = open_source(f"hf:{path}")
     assert src.classes == ("ant", "bee")
-    assert src.ids_by_class("train") == {"ant": ["train/0", "train/2", "train/4"],
-                                         "bee": ["train/1", "train/3", "train/5"]}
+    assert src.ids_by_class("train") == {
+        "ant": ["train/0", "train/2", "train/4"],
+        "bee": ["train/1", "train/3", "train/5"],
+    }
     assert src.load("test/3").shape == (12, 12, 3)
     with pytest.raises(DatasetNotFoundError):
         open_source(f"hf:{tmp_path / 'missing'}")

@@ -57,7 +57,9 @@ def _parse_sets(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise typer.BadParameter(f"--set takes FIELD=VALUE (e.g. weight_decay=5e-4), got {item!r}")
+            raise typer.BadParameter(
+                f"--set takes FIELD=VALUE (e.g. weight_decay=5e-4), got {item!r}"
+            )
         try:
             out[key.strip()] = json.loads(value)
         except ValueError:
@@ -102,7 +104,9 @@ def train_cmd(
         str | None,
         typer.Option("--samples-per-class", "-d", help="Images per class, or 'full'."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of subset, init, order (default 0).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of subset, init, order (default 0).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Override the recipe's epochs.")] = None,
     recipe: Annotated[
         str, typer.Option(help="cnn, convnext, deit, or auto (by architecture family).")

@@ -53,7 +53,9 @@ def atomic_write_text(path: Path, text: str) -> Path:
     return path
 
 
-def _save_tensors(tensors: Mapping[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+def _save_tensors(
+    tensors: Mapping[str, torch.Tensor], path: Path, metadata: dict[str, str]
+) -> None:
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,9 @@ def _plain(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
 
 
-def save_weights(state_dict: Mapping[str, torch.Tensor], path: Path, *, metadata: dict[str, str]) -> Path:
+def save_weights(
+    state_dict: Mapping[str, torch.Tensor], path: Path, *, metadata: dict[str, str]
+) -> Path:
     """Save a model's state dict as safetensors, atomically."""
     _save_tensors(_plain(state_dict), path, metadata)
     return path
@@ -177,11 +181,14 @@ def load_resume(path: Path) -> ResumeState:
             f"resume file {str(path)!r} is unreadable ({exc}); delete it to start over"
         ) from None
     model = {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}
-    ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema/")} if meta["has_ema"] else None
+    ema = (
+        {k[4:]: v for k, v in tensors.items() if k.startswith("ema/")} if meta["has_ema"] else None
+    )
     opt_state: dict[int, dict[str, Any]] = {}
     for pid, entries in meta["optimizer_state"].items():
         opt_state[int(pid)] = {
-            name: tensors[e["tensor"]] if "tensor" in e else e["value"] for name, e in entries.items()
+            name: tensors[e["tensor"]] if "tensor" in e else e["value"]
+            for name, e in entries.items()
         }
     rng = {
         "torch": tensors["rng/torch"],

@@ -193,7 +193,9 @@ class HfSource(DataSource):
 
     def ids_by_class(self, split: str) -> dict[str, list[str]]:
         real, labels = (
-            (self.splits[0], self.labels[0]) if split == "train" else (self.splits[1], self.labels[1])
+            (self.splits[0], self.labels[0])
+            if split == "train"
+            else (self.splits[1], self.labels[1])
         )
         grouped: dict[str, list[str]] = {c: [] for c in self.classes}
         for row, label in enumerate(labels):
@@ -236,7 +238,9 @@ def _load_hf(spec: str) -> Any:
             path=spec,
         ) from None
     except Exception as exc:
-        raise DatasetError(f"cannot load Hugging Face data set {name!r}: {exc}", path=spec) from None
+        raise DatasetError(
+            f"cannot load Hugging Face data set {name!r}: {exc}", path=spec
+        ) from None
 
 
 def open_source(spec: str, *, name: str | None = None) -> DataSource:

@@ -42,7 +42,9 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
     except RuntimeError:
         raise TrainingError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"device {spec!r} asked for but CUDA is not available; use --device cpu")
+        raise TrainingError(
+            f"device {spec!r} asked for but CUDA is not available; use --device cpu"
+        )
     return device
 
 
@@ -245,7 +247,9 @@ class Loop:
                     images = images.to(self.device)
                     if self.device.type == "cuda":
                         images = images.contiguous(memory_format=torch.channels_last)
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_amp):
+                    with torch.autocast(
+                        self.device.type, dtype=torch.bfloat16, enabled=self.use_amp
+                    ):
                         logits = model(images)
                     correct += int((logits.argmax(1).cpu() == targets).sum())
                     total += len(targets)

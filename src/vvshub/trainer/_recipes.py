@@ -118,7 +118,9 @@ class Recipe:
         if not 0 < self.crop_pct <= 1:
             problems.append(f"crop_pct must be in (0, 1], got {self.crop_pct!r}")
         if self.augment not in ("basic", "randaug", "three_augment"):
-            problems.append(f"augment must be basic, randaug or three_augment, got {self.augment!r}")
+            problems.append(
+                f"augment must be basic, randaug or three_augment, got {self.augment!r}"
+            )
         if problems:
             raise TrainingError(f"recipe {self.name!r}: " + "; ".join(problems))
 

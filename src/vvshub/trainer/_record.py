@@ -66,12 +66,15 @@ def model_record(result: TrainResult, *, hub_repo: str | None = None) -> Any:
     )
 
 
-def record(
-    result: TrainResult, *, started_at: datetime, catalog: str | Path | None = None
-) -> None:
+def record(result: TrainResult, *, started_at: datetime, catalog: str | Path | None = None) -> None:
     """Write the run, the model and its final checkpoint to the catalog (one transaction)."""
     from vvshub import zoo
-    from vvshub.catalog import CheckpointRecord, EpochMetrics, TrainingRunRecord, record_training_run
+    from vvshub.catalog import (
+        CheckpointRecord,
+        EpochMetrics,
+        TrainingRunRecord,
+        record_training_run,
+    )
 
     weights = Path(result.checkpoint)
     run = TrainingRunRecord(
@@ -106,9 +109,7 @@ def record(
         arch_family=zoo.recipe(result.arch).family,
         source="vvshub",
     )
-    record_training_run(
-        run, model=model_record(result), checkpoints=[checkpoint], catalog=catalog
-    )
+    record_training_run(run, model=model_record(result), checkpoints=[checkpoint], catalog=catalog)
 
 
 def publish(

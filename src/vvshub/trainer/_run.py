@@ -293,14 +293,19 @@ def train(
     t0 = time.perf_counter()
     end_epoch = recipe.epochs if stop_after is None else min(recipe.epochs, stop_after)
     for epoch in track(
-        range(start_epoch, end_epoch), description=f"training {config.model_id}",
+        range(start_epoch, end_epoch),
+        description=f"training {config.model_id}",
         total=end_epoch - start_epoch,
     ):
         stats = loop.run_epoch(epoch, started=t0 - wall_before)
         history.append(asdict(stats))
         logger.info(
             "epoch %d/%d: loss %.4f, top-1 %.4f, %.0f images/s",
-            stats.epoch, recipe.epochs, stats.loss, stats.acc, stats.images_per_s,
+            stats.epoch,
+            recipe.epochs,
+            stats.loss,
+            stats.acc,
+            stats.images_per_s,
         )
         if dist.is_main:
             _save_epoch(loop, config, run_dir, stats, history, manifest.sha256, started_at)
@@ -385,7 +390,9 @@ def _save_epoch(
     weights = loop.eval_model.state_dict()
     ckpt.save_weights(weights, run_dir / ckpt.WEIGHTS_FILE, metadata=meta)
     if config.keep_epochs:
-        ckpt.save_weights(weights, run_dir / "epochs" / f"ep{stats.epoch}.safetensors", metadata=meta)
+        ckpt.save_weights(
+            weights, run_dir / "epochs" / f"ep{stats.epoch}.safetensors", metadata=meta
+        )
     state = ckpt.ResumeState(
         epoch=stats.epoch,
         model=loop.module.state_dict(),

@@ -53,7 +53,9 @@ def class_order(ids: Sequence[str], *, seed: int, class_name: str) -> list[str]:
     import numpy as np
 
     ordered = sorted(ids)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(_class_seed(seed, class_name))))
+    rng = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(_class_seed(seed, class_name)))
+    )
     return [ordered[i] for i in rng.permutation(len(ordered))]
 
 
