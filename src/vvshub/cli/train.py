@@ -213,6 +213,97 @@ def train_cmd(
         _render_table({k: data[k] for k in _RESULT_ROWS}, f"trained {result.model_id}")
 
 
+def _sweep_table(runs: list) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    from vvshub.cli._common import _cell
+
+    styles = {"done": "green", "skipped": "dim", "failed": "red", "queued": "yellow"}
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    title = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    table = Table(title=f"sweep: {len(runs)} runs ({title})", header_style="bold")
+    for col in ("model_id", "status", "acc", "wall s", "error"):
+        table.add_column(col, justify="right" if col in ("acc", "wall s") else "left")
+    for run in runs:
+        d = run.to_dict()
+        table.add_row(
+            Text(d["model_id"]),
+            Text(d["status"], style=styles.get(d["status"], "")),
+            _cell(d["acc"]),
+            _cell(round(d["wall_time_s"], 1) if d["wall_time_s"] is not None else None),
+            Text(d["error"] or "", style="red"),
+        )
+    return table
+
+
+def sweep_cmd(
+    grid_file: Annotated[
+        Path,
+        typer.Argument(help="YAML grid: arch, width, depth, samples_per_class, seed, dataset."),
+    ],
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (default: start Ray on this machine)."),
+    ] = None,
+    num_cpus: Annotated[
+        int | None, typer.Option(help="CPUs for the local Ray (default: all).")
+    ] = None,
+    push: Annotated[bool, typer.Option(help="Push each finished model to the hub.")] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the runs and their state; train nothing.")
+    ] = False,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train every run of a grid on Ray, skipping finished runs and resuming stopped ones."""
+    from vvshub.trainer import expand_grid, load_grid, run_sweep
+
+    grid = load_grid(grid_file)
+    if dry_run:
+        from vvshub.trainer._sweep import SweepRun, _state
+
+        runs = [SweepRun(config=c, status=_state(c)) for c in expand_grid(grid)]
+        if json_out:
+            print_json([r.to_dict() for r in runs])
+        else:
+            from rich.console import Console
+
+            Console().print(_sweep_table(runs))
+        return
+    if json_out:
+        runs = run_sweep(
+            grid, ray_address=ray_address, num_cpus=num_cpus, push=push, catalog=catalog
+        )
+    else:
+        from rich.console import Console
+        from rich.live import Live
+
+        console = Console(stderr=True)
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+            runs = run_sweep(
+                grid,
+                ray_address=ray_address,
+                num_cpus=num_cpus,
+                push=push,
+                catalog=catalog,
+                on_update=lambda rs: live.update(_sweep_table(rs)),
+            )
+    if json_out:
+        print_json([r.to_dict() for r in runs])
+    failed = [r for r in runs if r.status == "failed"]
+    if failed:
+        from vvshub.errors import TrainingError
+
+        raise TrainingError(
+            f"{len(failed)} of {len(runs)} runs failed (first: {failed[0].config.model_id}: "
+            f"{failed[0].error}); run the sweep again to retry them"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Attach ``vvshub train`` (and ``vvshub sweep``) to the root app."""
     app.command("train")(train_cmd)
+    app.command("sweep")(sweep_cmd)

@@ -23,22 +23,27 @@ from vvshub.trainer._data import DataSource, dataset_name, open_source
 from vvshub.trainer._recipes import RECIPES, Recipe, recipe_for
 from vvshub.trainer._run import TrainResult, run_dir_for, runs_root, train
 from vvshub.trainer._subset import Manifest, class_order, draw_subset, manifest_sha256
+from vvshub.trainer._sweep import SweepRun, expand_grid, load_grid, run_sweep
 
 __all__ = [
     "RECIPES",
     "DataSource",
     "Manifest",
     "Recipe",
+    "SweepRun",
     "TrainConfig",
     "TrainResult",
     "class_order",
     "dataset_name",
     "draw_subset",
+    "expand_grid",
+    "load_grid",
     "make_config",
     "manifest_sha256",
     "open_source",
     "recipe_for",
     "run_dir_for",
+    "run_sweep",
     "runs_root",
     "train",
 ]

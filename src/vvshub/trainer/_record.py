@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from vvshub.trainer._run import TrainResult
 
-__all__ = ["publish", "record"]
+__all__ = ["file_sha256", "publish", "record_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +66,11 @@ def model_record(result: TrainResult, *, hub_repo: str | None = None) -> Any:
     )
 
 
-def record(result: TrainResult, *, started_at: datetime, catalog: str | Path | None = None) -> None:
-    """Write the run, the model and its final checkpoint to the catalog (one transaction)."""
+def record_result(result: TrainResult, *, catalog: str | Path | None = None) -> None:
+    """Write the run, the model and its final checkpoint to the catalog (one transaction).
+
+    Idempotent: recording a result twice leaves one row of each.
+    """
     from vvshub import zoo
     from vvshub.catalog import (
         CheckpointRecord,
@@ -76,7 +79,6 @@ def record(result: TrainResult, *, started_at: datetime, catalog: str | Path | N
         record_training_run,
     )
 
-    weights = Path(result.checkpoint)
     run = TrainingRunRecord(
         run_id=result.run_id,
         model_id=result.model_id,
@@ -85,8 +87,8 @@ def record(result: TrainResult, *, started_at: datetime, catalog: str | Path | N
         status="finished",
         device=result.device if result.world_size == 1 else f"{result.device} x{result.world_size}",
         wall_time_s=result.wall_time_s,
-        started_at=started_at,
-        finished_at=datetime.now(UTC),
+        started_at=datetime.fromisoformat(result.started_at) if result.started_at else None,
+        finished_at=datetime.fromisoformat(result.finished_at) if result.finished_at else None,
         epochs=tuple(
             EpochMetrics(
                 epoch=e["epoch"],
@@ -102,9 +104,10 @@ def record(result: TrainResult, *, started_at: datetime, catalog: str | Path | N
     checkpoint = CheckpointRecord(
         model_id=result.model_id,
         epoch=result.n_epochs,
-        sha256=file_sha256(weights),
-        size_bytes=weights.stat().st_size,
-        path=str(weights),
+        sha256=result.checkpoint_sha256,
+        size_bytes=result.checkpoint_bytes,
+        hub_repo=result.hub_repo,
+        path=str(Path(result.run_dir) / "model.safetensors"),
         arch=result.arch,
         arch_family=zoo.recipe(result.arch).family,
         source="vvshub",

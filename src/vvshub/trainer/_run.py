@@ -15,6 +15,7 @@ from vvshub.constants import COUNT_CONVENTION, vvshub_home
 from vvshub.errors import ResumeError, TrainingError
 from vvshub.trainer import _checkpoint as ckpt
 from vvshub.trainer._config import TrainConfig
+from vvshub.trainer._record import file_sha256
 
 __all__ = ["TrainResult", "run_dir_for", "runs_root", "train"]
 
@@ -57,6 +58,8 @@ class TrainResult:
         acc: top-1 on the val split after the last epoch.
         manifest_sha256: sha256 of the sorted training image ids.
         checkpoint: where the weights went (hub repo when pushed, else the run folder's file).
+        checkpoint_sha256: sha256 of the final safetensors file.
+        checkpoint_bytes: its size.
         run_dir: the run folder.
         hub_repo: the hub repo, when pushed.
         device: where it trained.
@@ -86,11 +89,15 @@ class TrainResult:
     acc: float
     manifest_sha256: str
     checkpoint: str
+    checkpoint_sha256: str
+    checkpoint_bytes: int
     run_dir: str
     hub_repo: str | None = None
     device: str = "cpu"
     world_size: int = 1
     wall_time_s: float = 0.0
+    started_at: str | None = None
+    finished_at: str | None = None
     epochs: tuple[dict[str, Any], ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -109,13 +116,12 @@ class TrainResult:
 
 
 def _check_run_dir(run_dir: Path, config: TrainConfig, *, resume: bool, overwrite: bool) -> None:
-    stored = run_dir / ckpt.CONFIG_FILE
+    """Refuse a folder that holds another configuration, or checkpoints without --resume."""
     if overwrite and run_dir.exists():
         shutil.rmtree(run_dir)
         return
+    stored = run_dir / ckpt.CONFIG_FILE
     if not stored.exists():
-        if resume and run_dir.exists() and (run_dir / ckpt.RESUME_FILE).exists():
-            return
         return
     try:
         previous = json.loads(stored.read_text()).get("config_hash")
@@ -142,6 +148,7 @@ def train(
     catalog: str | Path | None = None,
     push: bool = True,
     push_epochs: bool = False,
+    record: bool = True,
     stop_after: int | None = None,
 ) -> TrainResult:
     """Train one model, checkpoint every epoch, record it in the catalog and push it to the hub.
@@ -156,6 +163,7 @@ def train(
         push: push the finished model to the hub (``vvshub.push``).
         push_epochs: also push every kept epoch as an ``ep{N}`` revision (needs
             ``config.keep_epochs``).
+        record: write the run to the catalog (a sweep's workers leave that to the driver).
         stop_after: stop after this many epochs in total without finishing the run (it can be
             resumed later); for schedulers that slice long runs.
 
@@ -188,7 +196,7 @@ def train(
     result_file = run_dir / ckpt.RESULT_FILE
     if resume and result_file.exists() and not overwrite:
         stored = TrainResult.from_dict(json.loads(result_file.read_text()))
-        if stored.config.get("recipe") == config.to_dict()["recipe"]:
+        if TrainConfig.from_dict(stored.config).config_hash == config.config_hash:
             return stored
     device = resolve_device(config.device)
     dist = dist_context(device.type)
@@ -316,6 +324,7 @@ def train(
             f"stopped after epoch {end_epoch} of {recipe.epochs} as asked; continue with --resume"
         )
 
+    weights_file = run_dir / ckpt.WEIGHTS_FILE
     n_samples = manifest.n_samples
     n_seen = n_samples * recipe.epochs
     result = TrainResult(
@@ -338,19 +347,24 @@ def train(
         count_convention=COUNT_CONVENTION,
         acc=history[-1]["acc"] if history else float("nan"),
         manifest_sha256=manifest.sha256,
-        checkpoint=str(run_dir / ckpt.WEIGHTS_FILE),
+        checkpoint=str(weights_file),
+        checkpoint_sha256=file_sha256(weights_file) if dist.is_main else "",
+        checkpoint_bytes=weights_file.stat().st_size if dist.is_main else 0,
         run_dir=str(run_dir),
         device=str(device),
         world_size=dist.world_size,
         wall_time_s=wall,
+        started_at=started_at.isoformat(),
+        finished_at=datetime.now(UTC).isoformat(),
         epochs=tuple(history),
         config=config.to_dict(),
     )
     if not dist.is_main:
         return result
-    from vvshub.trainer._record import publish, record
+    from vvshub.trainer._record import publish, record_result
 
-    record(result, started_at=started_at, catalog=catalog)
+    if record:
+        record_result(result, catalog=catalog)
     if push:
         result = publish(result, loop.eval_model, push_epochs=push_epochs, catalog=catalog)
     ckpt.atomic_write_text(result_file, json.dumps(result.to_dict(), indent=1) + "\n")
