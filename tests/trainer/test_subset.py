@@ -52,7 +52,7 @@ def test_manifest_sha_is_sha256_of_the_sorted_ids():
     import hashlib
 
     m = draw_subset(_ids(), 3, seed=0)
-    expected = hashlib.sha256("\n".join(sorted(m.image_ids)).encode()).hexdigest()
+    expected = hashlib.sha256(("\n".join(sorted(m.image_ids)) + "\n").encode()).hexdigest()
     assert m.sha256 == expected == manifest_sha256(list(reversed(m.image_ids)))
 
 

@@ -54,6 +54,11 @@ def test_resnet18_w025_on_10_cifar_images_per_class(cifar10_zip, cli, vvshub_hom
     assert Path(out["checkpoint"]) == run_dir / "model.safetensors"
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["sha256"] == out["manifest_sha256"]
+    import hashlib
+
+    text = (run_dir / "manifest.txt").read_bytes()
+    assert hashlib.sha256(text).hexdigest() == out["manifest_sha256"]
+    assert text.decode().splitlines() == sorted(i for v in manifest["images"].values() for i in v)
     assert {len(v) for v in manifest["images"].values()} == {10}
     with _catalog(vvshub_home) as con:
         row = con.execute(

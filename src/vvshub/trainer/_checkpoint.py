@@ -3,7 +3,9 @@
 A run folder holds:
 
 * ``config.json``: the :class:`~vvshub.trainer.TrainConfig` (and its hash);
-* ``manifest.json``: the exact training images;
+* ``manifest.json``: the exact training images, by class in draw order, and skipped ones;
+* ``manifest.txt``: the sorted image ids, one per line (its sha256 is the run's
+  ``manifest_sha256``; the hub publishes it beside the weights);
 * ``model.safetensors``: the latest epoch's weights (what the hub gets);
 * ``epochs/ep{N}.safetensors``: every epoch's weights, when ``keep_epochs``;
 * ``resume.safetensors``: model, optimiser, scheduler and RNG state of the last complete

@@ -138,21 +138,55 @@ def publish(
             "the catalog; rerun with --no-push, or push it once the hub is available"
         ) from None
     run_dir = Path(result.run_dir)
+    metadata = {
+        "n_samples": result.n_samples,
+        "n_epochs": result.n_epochs,
+        "n_samples_seen": result.n_samples_seen,
+        "acc": result.acc,
+        "manifest_sha256": result.manifest_sha256,
+        "training_config": result.config,
+    }
     try:
         info = hub.push(
             model,
             result.model_id,
-            training=result.to_dict(),
-            files={"manifest.json": run_dir / "manifest.json"},
+            epoch=result.n_epochs,
+            benchmarked=True,
+            metadata=metadata,
+            manifest=run_dir / "manifest.txt",
             catalog=catalog,
         )
         if push_epochs:
-            for path in sorted((run_dir / "epochs").glob("ep*.safetensors")):
-                hub.push_weights(path, result.model_id, revision=path.stem, catalog=catalog)
+            _push_epochs(hub, model, result, metadata, run_dir, catalog)
     except Exception as exc:
         raise PublishError(
             f"pushing {result.model_id!r} to the hub failed ({exc}); the checkpoint is at "
             f"{result.checkpoint!r} and the run is in the catalog"
         ) from exc
-    repo = getattr(info, "repo_id", None) or str(info)
-    return dataclasses.replace(result, checkpoint=getattr(info, "url", repo), hub_repo=repo)
+    return dataclasses.replace(result, checkpoint=info.location, hub_repo=info.repo_id)
+
+
+def _push_epochs(
+    hub: Any, model: nn.Module, result: TrainResult, metadata: dict, run_dir: Path, catalog: Any
+) -> None:
+    """Every kept epoch before the last as tag ``ep{N}`` (``main`` stays on the last)."""
+    import copy
+
+    from safetensors.torch import load_file
+
+    accs = {e["epoch"]: e["acc"] for e in result.epochs}
+    for path in sorted((run_dir / "epochs").glob("ep*.safetensors")):
+        epoch = int(path.stem[2:])
+        if epoch == result.n_epochs:
+            continue
+        snapshot = copy.deepcopy(model)
+        snapshot.load_state_dict(load_file(str(path)))
+        hub.push(
+            snapshot,
+            result.model_id,
+            epoch=epoch,
+            benchmarked=False,
+            metadata={**metadata, "acc": accs.get(epoch)},
+            manifest=run_dir / "manifest.txt",
+            catalog=catalog,
+        )

@@ -16,6 +16,7 @@ from vvshub.errors import ResumeError, TrainingError
 from vvshub.trainer import _checkpoint as ckpt
 from vvshub.trainer._config import TrainConfig
 from vvshub.trainer._record import file_sha256
+from vvshub.trainer._subset import manifest_text
 
 __all__ = ["TrainResult", "run_dir_for", "runs_root", "train"]
 
@@ -293,6 +294,7 @@ def train(
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         manifest.save(run_dir / ckpt.MANIFEST_FILE)
+        ckpt.atomic_write_text(run_dir / "manifest.txt", manifest_text(manifest.image_ids))
         stored = {**config.to_dict(), "config_hash": config.config_hash, "run_id": config.run_id}
         ckpt.atomic_write_text(run_dir / ckpt.CONFIG_FILE, json.dumps(stored, indent=1) + "\n")
 

@@ -60,13 +60,21 @@ def class_order(ids: Sequence[str], *, seed: int, class_name: str) -> list[str]:
 
 
 def manifest_sha256(image_ids: Sequence[str]) -> str:
-    """sha256 of the sorted image ids, one per line (UTF-8, ``\\n``-joined, no trailing newline).
+    """sha256 of the sorted image ids as a text file: one id per line, UTF-8, ``\\n`` after each.
+
+    That file is what the hub publishes beside the weights (``data_manifest.txt``), so
+    ``sha256sum data_manifest.txt`` reproduces this value.
 
     Example:
         >>> manifest_sha256(["b", "a"]) == manifest_sha256(["a", "b"])
         True
     """
-    return hashlib.sha256("\n".join(sorted(image_ids)).encode("utf-8")).hexdigest()
+    return hashlib.sha256(manifest_text(image_ids).encode("utf-8")).hexdigest()
+
+
+def manifest_text(image_ids: Sequence[str]) -> str:
+    """The sorted image ids, one per line (the text :func:`manifest_sha256` hashes)."""
+    return "".join(f"{i}\n" for i in sorted(image_ids))
 
 
 @dataclass(frozen=True, kw_only=True)
