@@ -116,6 +116,10 @@ class Loop:
                 f"{dist.world_size} processes; use more images or fewer processes"
             )
         self.steps_per_epoch = math.ceil(n / self.global_batch)
+        if n % self.global_batch and n % self.global_batch < dist.world_size:
+            # A last batch with fewer images than processes would leave a rank with nothing to
+            # do (and DDP waiting on it): drop it, on every rank alike.
+            self.steps_per_epoch -= 1
         model = model.to(device)
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
