@@ -20,9 +20,19 @@ if TYPE_CHECKING:
 __all__ = ["eval_pipeline", "mix_batch", "seed_pipeline", "train_pipeline"]
 
 
+def _albumentations() -> Any:
+    try:
+        import albumentations
+    except ImportError:  # pragma: no cover - in the train extra
+        from vvshub.errors import TrainingError
+
+        raise TrainingError("training needs albumentations: pip install 'vvshub[train]'") from None
+    return albumentations
+
+
 def train_pipeline(recipe: Recipe, image_size: int) -> A.Compose:
     """Train-time augmentation: RandomResizedCrop + flip (+ the recipe's extras) + normalise."""
-    import albumentations as A
+    A = _albumentations()
 
     ops: list[Any] = [
         A.RandomResizedCrop(size=(image_size, image_size), scale=recipe.scale),
@@ -58,7 +68,7 @@ def train_pipeline(recipe: Recipe, image_size: int) -> A.Compose:
 
 def eval_pipeline(recipe: Recipe, image_size: int) -> A.Compose:
     """Evaluation: resize the shorter side to ``image_size / crop_pct``, centre crop, normalise."""
-    import albumentations as A
+    A = _albumentations()
 
     resize = round(image_size / recipe.crop_pct)
     return A.Compose(
