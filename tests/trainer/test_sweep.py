@@ -66,7 +66,7 @@ def test_sweep_on_local_ray_skips_finished_and_resumes_stopped(
         assert [r["status"] for r in runs] == ["done"] * 4
         with duckdb.connect(str(vvshub_home / "catalog.duckdb"), read_only=True) as con:
             n = con.execute("SELECT count(*) FROM training_runs").fetchone()[0]
-            models = {r[0] for r in con.execute("SELECT model_id FROM models").fetchall()}
+            models = {r[0] for r in con.execute("SELECT short_id FROM models").fetchall()}
         assert n == 4
         assert models == {r["model_id"] for r in runs}
 

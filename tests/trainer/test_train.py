@@ -207,3 +207,29 @@ def test_keep_epochs_and_finished_runs_return_their_result(tiny_zip, vvshub_home
     )
     again = train(cfg, resume=True, push=False)
     assert again == first
+
+
+def test_catalog_key_is_the_study_id_where_the_study_grammar_can_say_it():
+    from vvshub.trainer._record import catalog_model_id
+
+    assert catalog_model_id("resnet18_w0.125_d10_cifar10") == (
+        "resnetflexfilters-f-1-16-20-19_cifar10_10_seed-0"
+    )
+    assert catalog_model_id("resnet18_d10_cifar10_s2") == "resnet18_cifar10_10_seed-2"
+    assert catalog_model_id("resnet18_w0.25_d10_cifar10") == "resnet18_w0.25_d10_cifar10"
+
+
+@pytest.mark.slow
+def test_accuracy_rises_with_data_at_three_widths(cifar10_zip):
+    """The study's data-scaling effect in miniature: 10 vs 100 CIFAR-10 images per class."""
+    accs = {}
+    for width in (0.0625, 0.125, 0.25):
+        for d in (10, 100):
+            cfg = make_config(
+                "resnet18", width=width, dataset=str(cifar10_zip), samples_per_class=d,
+                image_size=32, overrides={"epochs": 5, "batch_size": 64},
+                val_samples_per_class=50,
+            )  # fmt: skip
+            accs[width, d] = train(cfg, push=False, record=False).acc
+    for width in (0.0625, 0.125, 0.25):
+        assert accs[width, 100] > accs[width, 10] + 0.05, accs

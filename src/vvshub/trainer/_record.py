@@ -35,6 +35,22 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def catalog_model_id(short_id: str) -> str:
+    """The catalog key of a trained model: its study-grammar id where that grammar can say it
+    (``resnetflexfilters-f-1-16-20-19_cifar10_10_seed-0``, as the reference rows and the hub
+    write it), else the short id (continuous widths such as ``resnet18_w0.25_d10_cifar10``).
+    ``short_id`` is stored beside it, so either spelling finds the model."""
+    from vvshub.errors import ModelIdError
+    from vvshub.ids import parse
+
+    mid = parse(short_id)
+    study = mid.study_id()
+    try:
+        return study if parse(study) == mid else short_id
+    except ModelIdError:
+        return short_id
+
+
 def model_record(result: TrainResult, *, hub_repo: str | None = None) -> Any:
     """The catalog's :class:`~vvshub.catalog.ModelRecord` of a finished run."""
     from vvshub import zoo
@@ -42,7 +58,7 @@ def model_record(result: TrainResult, *, hub_repo: str | None = None) -> Any:
 
     r = zoo.recipe(result.arch)
     return ModelRecord(
-        model_id=result.model_id,
+        model_id=catalog_model_id(result.model_id),
         short_id=result.model_id,
         arch=result.arch,
         arch_family=r.family,
@@ -79,9 +95,10 @@ def record_result(result: TrainResult, *, catalog: str | Path | None = None) -> 
         record_training_run,
     )
 
+    model_id = catalog_model_id(result.model_id)
     run = TrainingRunRecord(
         run_id=result.run_id,
-        model_id=result.model_id,
+        model_id=model_id,
         config=result.config,
         manifest_sha256=result.manifest_sha256,
         status="finished",
@@ -102,7 +119,7 @@ def record_result(result: TrainResult, *, catalog: str | Path | None = None) -> 
         ),
     )
     checkpoint = CheckpointRecord(
-        model_id=result.model_id,
+        model_id=model_id,
         epoch=result.n_epochs,
         sha256=result.checkpoint_sha256,
         size_bytes=result.checkpoint_bytes,
