@@ -233,3 +233,19 @@ def test_accuracy_rises_with_data_at_three_widths(cifar10_zip):
             accs[width, d] = train(cfg, push=False, record=False).acc
     for width in (0.0625, 0.125, 0.25):
         assert accs[width, 100] > accs[width, 10] + 0.05, accs
+
+
+@pytest.mark.slow
+def test_dataloader_workers_do_not_change_the_result(tiny_zip, tmp_path):
+    """Augmentation is seeded per image, so loading in a worker process trains the same weights."""
+    from safetensors.torch import load_file
+
+    weights = []
+    for workers in (0, 1):
+        cfg = make_config(
+            "resnet18", width=0.0625, dataset=str(tiny_zip), samples_per_class=4, image_size=16,
+            overrides={"epochs": 1, "batch_size": 6}, num_workers=workers, deterministic=True,
+        )  # fmt: skip
+        result = train(cfg, push=False, record=False, run_dir=tmp_path / f"w{workers}")
+        weights.append(load_file(Path(result.run_dir) / "model.safetensors"))
+    assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vvshub.constants import COUNT_CONVENTION, vvshub_home
-from vvshub.errors import ResumeError, TrainingError
+from vvshub.errors import ResumeError
 from vvshub.trainer import _checkpoint as ckpt
 from vvshub.trainer._config import TrainConfig
 from vvshub.trainer._record import file_sha256
@@ -133,6 +133,11 @@ def _check_run_dir(run_dir: Path, config: TrainConfig, *, resume: bool, overwrit
             f"run folder {str(run_dir)!r} holds a different configuration "
             f"({previous!r}, not {config.config_hash!r}); pass --overwrite to start over there"
         )
+    if (run_dir / ckpt.RESULT_FILE).exists() and not resume:
+        raise ResumeError(
+            f"run {config.run_id!r} already finished ({str(run_dir)!r}); --resume prints its "
+            "result, --overwrite trains it again"
+        )
     if (run_dir / ckpt.RESUME_FILE).exists() and not resume:
         raise ResumeError(
             f"run {config.run_id!r} already has checkpoints in {str(run_dir)!r}; continue it "
@@ -150,7 +155,6 @@ def train(
     push: bool = True,
     push_epochs: bool = False,
     record: bool = True,
-    stop_after: int | None = None,
 ) -> TrainResult:
     """Train one model, checkpoint every epoch, record it in the catalog and push it to the hub.
 
@@ -165,8 +169,6 @@ def train(
         push_epochs: also push every kept epoch as an ``ep{N}`` revision (needs
             ``config.keep_epochs``).
         record: write the run to the catalog (a sweep's workers leave that to the driver).
-        stop_after: stop after this many epochs in total without finishing the run (it can be
-            resumed later); for schedulers that slice long runs.
 
     Returns:
         The result; also written to ``result.json`` in the run folder (rank 0 only).
@@ -301,7 +303,7 @@ def train(
     from vvshub._progress import track
 
     t0 = time.perf_counter()
-    end_epoch = recipe.epochs if stop_after is None else min(recipe.epochs, stop_after)
+    end_epoch = recipe.epochs
     for epoch in track(
         range(start_epoch, end_epoch),
         description=f"training {config.model_id}",
@@ -321,11 +323,6 @@ def train(
             _save_epoch(loop, config, run_dir, stats, history, manifest.sha256, started_at)
         dist.barrier()
     wall = wall_before + (time.perf_counter() - t0)
-    if end_epoch < recipe.epochs:
-        raise TrainingError(
-            f"stopped after epoch {end_epoch} of {recipe.epochs} as asked; continue with --resume"
-        )
-
     weights_file = run_dir / ckpt.WEIGHTS_FILE
     n_samples = manifest.n_samples
     n_seen = n_samples * recipe.epochs
