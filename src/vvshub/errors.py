@@ -16,10 +16,12 @@ __all__ = [
     "CheckpointError",
     "ConvergenceWarning",
     "CorruptImageError",
+    "CountError",
     "DatasetError",
     "DatasetNotFoundError",
     "FitDataError",
     "ImportDataError",
+    "LayerError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
@@ -263,3 +265,12 @@ class ResumeError(CheckpointError):
 
 class PublishError(VvsHubError, RuntimeError):
     """A finished model could not be pushed to the hub (its checkpoint stays in the run folder)."""
+
+
+class CountError(VvsHubError, ValueError):
+    """Counting parameters or compute was asked something impossible (an image size that is not
+    a positive integer, one the architecture cannot take, a negative count, an unknown method)."""
+
+
+class LayerError(VvsHubError, ValueError):
+    """A layer or parameter name with no counterpart in the other naming (study <-> timm)."""

@@ -10,7 +10,7 @@ Example:
     ...     cat.query("SELECT region, avg(score) FROM scores GROUP BY 1")
 """
 
-from vvshub.catalog._connection import Catalog, open_catalog, snapshot_path
+from vvshub.catalog._connection import Catalog, open_catalog, snapshot_path, writable_path
 from vvshub.catalog._export import export_catalog
 from vvshub.catalog._models import list_models, model_detail, resolve_model
 from vvshub.catalog._records import (
@@ -30,6 +30,7 @@ from vvshub.catalog._records import (
 from vvshub.catalog._reference import ImportSummary, import_reference
 from vvshub.catalog._schema import SCHEMA_VERSION, TABLES, VIEWS
 from vvshub.catalog._spool import pending as pending_spool
+from vvshub.catalog._summary import TRAINED_SAMPLES_NEURAL, CatalogSummary, summarise, trained_models
 from vvshub.catalog._spool import spool_dir
 from vvshub.catalog._write import (
     WriteResult,
@@ -44,12 +45,14 @@ from vvshub.catalog._write import (
 
 __all__ = [
     "NORMALISATIONS",
+    "TRAINED_SAMPLES_NEURAL",
     "REGIONS",
     "SCHEMA_VERSION",
     "TABLES",
     "VIEWS",
     "BenchmarkRecord",
     "Catalog",
+    "CatalogSummary",
     "CheckpointRecord",
     "EpochMetrics",
     "FitRecord",
@@ -77,6 +80,9 @@ __all__ = [
     "save_fits",
     "snapshot_path",
     "spool_dir",
+    "summarise",
+    "trained_models",
+    "writable_path",
     "write_records",
 ]
 

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
+from vvshub import study
 from vvshub.errors import RecordError
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: Brain regions (and behaviour) a score can be about; the ``region`` column's domain.
-REGIONS = ("V1", "V2", "V4", "IT", "Behavioral")
+REGIONS = study.REGIONS
 
 Normalisation = Literal[
     "ratio_squared", "squared_over_ceiling", "ratio", "ratio_sqrt_ceiling", "raw"
