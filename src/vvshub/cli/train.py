@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_json
+from vvshub.cli._common import CatalogOpt, JsonOpt, print_fields, print_json
 
 _RESULT_ROWS = (
     "model_id",
@@ -65,20 +65,6 @@ def _parse_sets(items: list[str] | None) -> dict[str, Any]:
         except ValueError:
             out[key.strip()] = value
     return out
-
-
-def _render_table(rows: dict[str, Any], title: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from vvshub.cli._common import _cell
-
-    table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key, value in rows.items():
-        table.add_row(key, _cell(value) if not isinstance(value, (list, dict)) else str(value))
-    Console().print(table)
 
 
 def train_cmd(
@@ -189,8 +175,8 @@ def train_cmd(
             print_json(data)
         else:
             recipe_rows = data.pop("recipe")
-            _render_table(data, f"vvshub train {config.model_id} (dry run)")
-            _render_table(recipe_rows, f"recipe {recipe_rows['name']}")
+            print_fields(data, title=f"vvshub train {config.model_id} (dry run)")
+            print_fields(recipe_rows, title=f"recipe {recipe_rows['name']}")
         return
     _log_to_stderr()
     result = train(
@@ -210,14 +196,14 @@ def train_cmd(
         print_json(result.to_dict())
     else:
         data = result.to_dict()
-        _render_table({k: data[k] for k in _RESULT_ROWS}, f"trained {result.model_id}")
+        print_fields({k: data[k] for k in _RESULT_ROWS}, title=f"trained {result.model_id}")
 
 
 def _sweep_table(runs: list) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from vvshub.cli._common import _cell
+    from vvshub._format import format_number
 
     styles = {"done": "green", "skipped": "dim", "failed": "red", "queued": "yellow"}
     counts: dict[str, int] = {}
@@ -232,8 +218,8 @@ def _sweep_table(runs: list) -> Any:
         table.add_row(
             Text(d["model_id"]),
             Text(d["status"], style=styles.get(d["status"], "")),
-            _cell(d["acc"]),
-            _cell(round(d["wall_time_s"], 1) if d["wall_time_s"] is not None else None),
+            format_number(d["acc"]),
+            format_number(round(d["wall_time_s"], 1) if d["wall_time_s"] is not None else None),
             Text(d["error"] or "", style="red"),
         )
     return table
