@@ -13,13 +13,13 @@ def test_train_pushes_model_manifest_and_epoch_tags(tiny_zip, cli, vvshub_home):
     from safetensors.torch import load_file
 
     result = cli(
-        "train", "resnet18", "--width", "0.125", "--dataset", str(tiny_zip),
+        "train", "resnet18", "--width", "0.25", "--dataset", str(tiny_zip),
         "--samples-per-class", "4", "--epochs", "2", "--batch-size", "6", "--image-size", "16",
         "--keep-epochs", "--push-epochs", "--json",
     )  # fmt: skip
     assert result.code == 0, result.err
     out = result.json()
-    assert out["hub_repo"] == "vvshub/resnet18_w0.125_d4_tiny"
+    assert out["hub_repo"] == "vvshub/resnet18_w0.25_d4_tiny"
     import vvshub
 
     model = vvshub.pull(out["model_id"])

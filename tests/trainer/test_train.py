@@ -63,7 +63,7 @@ def test_resnet18_w025_on_10_cifar_images_per_class(cifar10_zip, cli, vvshub_hom
     with _catalog(vvshub_home) as con:
         row = con.execute(
             "SELECT arch, arch_family, dataset, samples_per_class, n_samples, n_epochs, "
-            "n_samples_seen, n_params, macs, total_flops, acc, seed FROM models WHERE model_id = ?",
+            "n_samples_seen, n_params, macs, total_flops, acc, seed FROM models WHERE short_id = ?",
             [out["model_id"]],
         ).fetchone()
         assert row == (
@@ -77,7 +77,7 @@ def test_resnet18_w025_on_10_cifar_images_per_class(cifar10_zip, cli, vvshub_hom
         epochs = con.execute("SELECT epoch, acc FROM training_epochs").fetchall()
         assert epochs == [(1, out["acc"])]
         ckpt = con.execute("SELECT model_id, epoch, sha256 FROM checkpoints").fetchall()
-        assert ckpt[0][:2] == (out["model_id"], 1) and len(ckpt[0][2]) == 64
+        assert ckpt[0][:2] == ("resnet18_w0.25_cifar10_10_seed-0", 1) and len(ckpt[0][2]) == 64
 
 
 def test_a_fresh_home_with_the_same_seed_gives_the_same_manifest(
@@ -216,7 +216,11 @@ def test_catalog_key_is_the_study_id_where_the_study_grammar_can_say_it():
         "resnetflexfilters-f-1-16-20-19_cifar10_10_seed-0"
     )
     assert catalog_model_id("resnet18_d10_cifar10_s2") == "resnet18_cifar10_10_seed-2"
-    assert catalog_model_id("resnet18_w0.25_d10_cifar10") == "resnet18_w0.25_d10_cifar10"
+    # a continuous width: the study grammar spells it with the short arch name, and reads it back
+    assert catalog_model_id("resnet18_w0.25_d10_cifar10") == "resnet18_w0.25_cifar10_10_seed-0"
+    from vvshub.ids import parse
+
+    assert parse("resnet18_w0.25_cifar10_10_seed-0") == parse("resnet18_w0.25_d10_cifar10")
 
 
 @pytest.mark.slow

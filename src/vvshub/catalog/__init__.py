@@ -30,8 +30,13 @@ from vvshub.catalog._records import (
 from vvshub.catalog._reference import ImportSummary, import_reference
 from vvshub.catalog._schema import SCHEMA_VERSION, TABLES, VIEWS
 from vvshub.catalog._spool import pending as pending_spool
-from vvshub.catalog._summary import TRAINED_SAMPLES_NEURAL, CatalogSummary, summarise, trained_models
 from vvshub.catalog._spool import spool_dir
+from vvshub.catalog._summary import (
+    TRAINED_SAMPLES_NEURAL,
+    CatalogSummary,
+    summarise,
+    trained_models,
+)
 from vvshub.catalog._write import (
     WriteResult,
     add_benchmarks,
@@ -45,10 +50,10 @@ from vvshub.catalog._write import (
 
 __all__ = [
     "NORMALISATIONS",
-    "TRAINED_SAMPLES_NEURAL",
     "REGIONS",
     "SCHEMA_VERSION",
     "TABLES",
+    "TRAINED_SAMPLES_NEURAL",
     "VIEWS",
     "BenchmarkRecord",
     "Catalog",

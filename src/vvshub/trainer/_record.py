@@ -36,10 +36,10 @@ def file_sha256(path: Path) -> str:
 
 
 def catalog_model_id(short_id: str) -> str:
-    """The catalog key of a trained model: its study-grammar id where that grammar can say it
-    (``resnetflexfilters-f-1-16-20-19_cifar10_10_seed-0``, as the reference rows and the hub
-    write it), else the short id (continuous widths such as ``resnet18_w0.25_d10_cifar10``).
-    ``short_id`` is stored beside it, so either spelling finds the model."""
+    """The catalog key of a trained model: its study-grammar id, as the reference rows and the
+    hub write it (``resnetflexfilters-f-1-16-20-19_cifar10_10_seed-0``,
+    ``resnet18_w0.25_cifar10_10_seed-0``), or the short id should the study grammar not read
+    it back. ``short_id`` is stored beside it, so either spelling finds the model."""
     from vvshub.errors import ModelIdError
     from vvshub.ids import parse
 
