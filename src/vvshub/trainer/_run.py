@@ -188,12 +188,8 @@ def train(
     """
     import torch
 
-    from vvshub import zoo
-    from vvshub.trainer._augment import eval_pipeline, train_pipeline
-    from vvshub.trainer._data import open_source
     from vvshub.trainer._ddp import dist_context
-    from vvshub.trainer._images import ImageSet, labelled, load_split
-    from vvshub.trainer._loop import Loop, resolve_device
+    from vvshub.trainer._loop import resolve_device
 
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(config)
     result_file = run_dir / ckpt.RESULT_FILE
@@ -217,12 +213,45 @@ def train(
             )
         resume = False  # the run started but finished no epoch: start it again
 
+    # Kernel settings are process-wide: set them for this run and put them back afterwards.
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+    )
     if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
     elif device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    try:
+        return _train(config, run_dir, device, dist, resume, catalog, push, push_epochs, record)
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.benchmark = before[2]
 
+
+def _train(
+    config: TrainConfig,
+    run_dir: Path,
+    device: Any,
+    dist: Any,
+    resume: bool,
+    catalog: str | Path | None,
+    push: bool,
+    push_epochs: bool,
+    record: bool,
+) -> TrainResult:
+    import torch
+
+    from vvshub import zoo
+    from vvshub.trainer._augment import eval_pipeline, train_pipeline
+    from vvshub.trainer._data import open_source
+    from vvshub.trainer._images import ImageSet, labelled, load_split
+    from vvshub.trainer._loop import Loop
+
+    resume_file = run_dir / ckpt.RESUME_FILE
+    result_file = run_dir / ckpt.RESULT_FILE
     source = open_source(config.dataset, name=config.dataset_name)
     manifest, images = load_split(
         source,
