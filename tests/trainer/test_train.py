@@ -137,6 +137,7 @@ def test_dry_run_prints_the_recipe_and_trains_nothing(tiny_zip, cli, vvshub_home
         (["--depth", "1-1", "-d", "3"], "resnet18 has 4 stages, so the depth needs 4 numbers"),
         (["--depth", "0-0-0-0", "-d", "3"], "has no blocks at all"),
         (["-d", "3", "--corrupt", "maybe"], "corrupt must be 'skip' or 'error'"),
+        (["-d", "3", "--val-samples-per-class", "5"], "val split's class 'cat' has only 3 usable"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_leaves_nothing(tiny_zip, cli, vvshub_home, args, message):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vvshub.constants import COUNT_CONVENTION, vvshub_home
-from vvshub.errors import ResumeError
+from vvshub.errors import ResumeError, SubsetError
 from vvshub.trainer import _checkpoint as ckpt
 from vvshub.trainer._config import TrainConfig
 from vvshub.trainer._record import file_sha256
@@ -261,14 +261,24 @@ def _train(
         corrupt=config.corrupt,
         cache_gb=config.cache_gb,
     )
-    val_manifest, val_images = load_split(
-        source,
-        "val",
-        config.val_samples_per_class,
-        seed=config.seed,
-        corrupt="skip",
-        cache_gb=config.cache_gb,
-    )
+    try:
+        val_manifest, val_images = load_split(
+            source,
+            "val",
+            config.val_samples_per_class,
+            seed=config.seed,
+            corrupt="skip",
+            cache_gb=config.cache_gb,
+        )
+    except SubsetError as exc:
+        raise SubsetError(
+            f"the val split's class {exc.class_name!r} has only {exc.available} usable images "
+            f"but --val-samples-per-class is {exc.requested}; use {exc.available} or 0 (all)",
+            path=exc.path,
+            class_name=exc.class_name,
+            available=exc.available,
+            requested=exc.requested,
+        ) from None
     if manifest.skipped:
         logger.warning(
             "skipped %d unreadable training image(s) (listed in the manifest)",
