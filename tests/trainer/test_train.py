@@ -241,16 +241,19 @@ def test_accuracy_rises_with_data_at_three_widths(cifar10_zip):
 
 
 @pytest.mark.slow
-def test_dataloader_workers_do_not_change_the_result(tiny_zip, tmp_path):
-    """Augmentation is seeded per image, so loading in a worker process trains the same weights."""
+def test_workers_and_lazy_decoding_do_not_change_the_result(tiny_zip, tmp_path):
+    """Augmentation is seeded per image: a worker process, or images decoded per item instead
+    of kept in memory, train the same weights."""
     from safetensors.torch import load_file
 
     weights = []
-    for workers in (0, 1):
+    for workers, cache_gb in ((0, 4.0), (1, 4.0), (0, 0.0)):
         cfg = make_config(
             "resnet18", width=0.0625, dataset=str(tiny_zip), samples_per_class=4, image_size=16,
-            overrides={"epochs": 1, "batch_size": 6}, num_workers=workers, deterministic=True,
+            overrides={"epochs": 1, "batch_size": 6}, num_workers=workers, cache_gb=cache_gb,
+            deterministic=True,
         )  # fmt: skip
-        result = train(cfg, push=False, record=False, run_dir=tmp_path / f"w{workers}")
+        result = train(cfg, push=False, record=False, run_dir=tmp_path / f"w{workers}-{cache_gb}")
         weights.append(load_file(Path(result.run_dir) / "model.safetensors"))
-    assert all(weights[0][k].equal(weights[1][k]) for k in weights[0])
+    for other in weights[1:]:
+        assert all(weights[0][k].equal(other[k]) for k in weights[0])
