@@ -141,13 +141,24 @@ def save_resume(state: ResumeState, path: Path) -> Path:
                 opt_state[str(pid)][name] = {"tensor": key}
             else:
                 opt_state[str(pid)][name] = {"value": value}
+    groups = []  # some optimisers (timm's LAMB) keep tensors in their param groups too
+    for g, group in enumerate(state.optimizer["param_groups"]):
+        plain = {}
+        for name, value in group.items():
+            if isinstance(value, torch.Tensor):
+                key = f"optim_group/{g}/{name}"
+                tensors[key] = value.detach().to("cpu").contiguous().clone()
+                plain[name] = {"tensor": key}
+            else:
+                plain[name] = {"value": value}
+        groups.append(plain)
     tensors["rng/torch"] = state.rng["torch"].clone()
     for i, s in enumerate(state.rng.get("cuda", [])):
         tensors[f"rng/cuda/{i}"] = s.clone()
     meta = {
         "epoch": state.epoch,
         "optimizer_state": opt_state,
-        "param_groups": state.optimizer["param_groups"],
+        "param_groups": groups,
         "scheduler": state.scheduler,
         "history": state.history,
         "n_cuda_rng": len(state.rng.get("cuda", [])),
@@ -192,6 +203,10 @@ def load_resume(path: Path) -> ResumeState:
             name: tensors[e["tensor"]] if "tensor" in e else e["value"]
             for name, e in entries.items()
         }
+    groups = [
+        {name: tensors[e["tensor"]] if "tensor" in e else e["value"] for name, e in g.items()}
+        for g in meta["param_groups"]
+    ]
     rng = {
         "torch": tensors["rng/torch"],
         "cuda": [tensors[f"rng/cuda/{i}"] for i in range(meta["n_cuda_rng"])],
@@ -200,7 +215,7 @@ def load_resume(path: Path) -> ResumeState:
         epoch=int(meta["epoch"]),
         model=model,
         ema=ema,
-        optimizer={"state": opt_state, "param_groups": meta["param_groups"]},
+        optimizer={"state": opt_state, "param_groups": groups},
         scheduler=meta["scheduler"],
         rng=rng,
         history=meta["history"],
