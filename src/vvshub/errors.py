@@ -13,6 +13,7 @@ __all__ = [
     "BenchmarkNotFoundError",
     "CatalogError",
     "CatalogLockedError",
+    "CatalogUnreachableError",
     "CheckpointError",
     "ConvergenceWarning",
     "CorruptImageError",
@@ -274,3 +275,17 @@ class CountError(VvsHubError, ValueError):
 
 class LayerError(VvsHubError, ValueError):
     """A layer or parameter name with no counterpart in the other naming (study <-> timm)."""
+
+
+class CatalogUnreachableError(CatalogError, ConnectionError):
+    """A remote catalog (``http(s)://`` or ``hf://``) could not be fetched and no cached copy exists.
+
+    Attributes:
+        url: what was being fetched.
+        reason: why, in a few words ("connection refused", "HTTP 404").
+    """
+
+    def __init__(self, message: str, *, url: str, reason: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason

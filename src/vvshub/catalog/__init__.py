@@ -12,7 +12,7 @@ Example:
 
 from vvshub.catalog._connection import Catalog, open_catalog, snapshot_path, writable_path
 from vvshub.catalog._export import export_catalog
-from vvshub.catalog._models import list_models, model_detail, resolve_model
+from vvshub.catalog._models import list_models, model_detail, resolve_model, suggest_filters
 from vvshub.catalog._records import (
     NORMALISATIONS,
     REGIONS,
@@ -85,6 +85,7 @@ __all__ = [
     "save_fits",
     "snapshot_path",
     "spool_dir",
+    "suggest_filters",
     "summarise",
     "trained_models",
     "writable_path",

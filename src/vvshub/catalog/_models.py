@@ -100,6 +100,48 @@ def list_models(
     return cat.query(sql, {"arch": arch, "dataset": dataset, "family": family})
 
 
+#: ``list_models`` filter -> the models column it matches.
+_FILTER_COLUMNS = {"arch": "arch", "dataset": "dataset", "family": "arch_family"}
+
+
+def suggest_filters(cat: Catalog, **filters: str | None) -> dict[str, list[str]]:
+    """For each filter of :func:`list_models` whose value no model has, the closest values.
+
+    Args:
+        filters: ``arch``, ``dataset`` and ``family`` as given to :func:`list_models`.
+
+    Returns:
+        ``{filter: [closest values …]}`` for the filters that match nothing on their own
+        (an empty list when nothing is close); filters that match some model are left out.
+
+    Example:
+        >>> suggest_filters(cat, arch="resnet")  # doctest: +SKIP
+        {'arch': ['resnet18', 'resnet34', 'resnet50']}
+    """
+    out: dict[str, list[str]] = {}
+    for name, value in filters.items():
+        column = _FILTER_COLUMNS.get(name)
+        if column is None:
+            raise ValueError(
+                f"unknown filter {name!r}; expected one of {', '.join(_FILTER_COLUMNS)}"
+            )
+        if value is None:
+            continue
+        known = [
+            r[0]
+            for r in cat.fetchall(
+                f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL ORDER BY 1"
+            )
+        ]
+        if value in known:
+            continue
+        by_case = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(value.lower(), list(by_case), n=5, cutoff=0.7)
+        prefixed = [k for k in known if k.lower().startswith(value.lower())]
+        out[name] = list(dict.fromkeys([*(by_case[c] for c in close), *prefixed]))[:5]
+    return out
+
+
 def model_detail(cat: Catalog, text: str) -> dict[str, Any]:
     """Everything the catalog knows about one model: metadata, scores, checkpoints, aliases.
 
