@@ -167,9 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
                 args.batch_size, device, epoch,
             )  # fmt: skip
             stats = loop.run_epoch(epoch, started=time.perf_counter())
-            save_weights(
-                loop.eval_model.state_dict(), Path(tmp) / "model.safetensors", metadata={}
-            )
+            save_weights(loop.eval_model.state_dict(), Path(tmp) / "model.safetensors", metadata={})
             if epoch:  # the first epoch warms caches and allocators up
                 theirs.append(p)
                 ours.append(stats.images_per_s)
