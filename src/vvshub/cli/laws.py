@@ -351,21 +351,21 @@ def predict_cmd(
     from rich.text import Text
 
     console = Console(highlight=False)
-    console.print(f"[bold]At C = {flops:.3g} FLOPs[/]")
+    print_text(f"At C = {_fmt(flops)} FLOPs", style="bold")
     lo, hi = pred.neural_ci
-    console.print(f"  neural alignment      {pred.neural:.4f}   95% CI [{lo:.4f}, {hi:.4f}]")
+    print_text(f"  neural alignment      {_fmt(pred.neural)}   95% CI [{_fmt(lo)}, {_fmt(hi)}]")
     lo, hi = pred.behavior_ci
-    console.print(f"  behavioural alignment {pred.behavior:.4f}   95% CI [{lo:.4f}, {hi:.4f}]")
+    print_text(f"  behavioural alignment {_fmt(pred.behavior)}   95% CI [{_fmt(lo)}, {_fmt(hi)}]")
     a = pred.allocation
     lo, hi = pred.n_params_ci
-    console.print(
-        f"  compute-optimal N*    {pred.n_params_opt:.3g} parameters   [{_fmt(lo)}, {_fmt(hi)}]"
+    print_text(
+        f"  compute-optimal N*    {_fmt(pred.n_params_opt)} parameters   [{_fmt(lo)}, {_fmt(hi)}]"
         f"   (N* ∝ C^{a['n_exponent']:.3f})"
     )
     lo, hi = pred.n_samples_seen_ci
-    console.print(
-        f"  compute-optimal D*    {pred.n_samples_seen_opt:.3g} samples seen   [{_fmt(lo)}, {_fmt(hi)}]"
-        f"   (D* ∝ C^{a['d_exponent']:.3f})"
+    print_text(
+        f"  compute-optimal D*    {_fmt(pred.n_samples_seen_opt)} samples seen   "
+        f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
     )
     if pred.nearest:
         table = Table(title="closest models in the catalog", header_style="bold")
