@@ -362,7 +362,9 @@ _ADV_RE = re.compile(
     r"_(?P<method>(?:scratch-)?ffgsm[A-Za-z0-9_\-\.]*?)(?:_seed-(?P<seed>\d+))?$"
 )
 _STUDY_RE = re.compile(
-    rf"^(?:(?P<ssl>simclr|dino)_)?(?P<arch>[a-z][A-Za-z0-9_\-]*?)_(?P<dataset>{_DATASET})"
+    # a dot only between digits: vvshub's continuous widths (resnet18_w0.25_cifar10_10_seed-0)
+    rf"^(?:(?P<ssl>simclr|dino)_)?(?P<arch>[a-z](?:[A-Za-z0-9_\-]|(?<=\d)\.(?=\d))*?)"
+    rf"_(?P<dataset>{_DATASET})"
     r"_(?P<size>\d+|full|pretrained|random)(?:_seed-(?P<seed>\d+)(?:-(?P<extra>[A-Za-z0-9]+))?)?$"
 )
 _SHORT_RE = re.compile(
