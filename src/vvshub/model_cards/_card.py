@@ -111,7 +111,12 @@ def _eval_results(scores: Sequence[CardScore], model_name: str) -> list[Any]:
     for s in sorted(scores, key=lambda s: (order.get(s.region, 99), s.benchmark)):
         args = {
             k: v
-            for k, v in (("raw_score", s.raw_score), ("ceiling", s.ceiling), ("layer", s.layer))
+            for k, v in (
+                ("raw_score", s.raw_score),
+                ("ceiling", s.ceiling),
+                ("layer", s.layer),
+                ("source", s.source),
+            )
             if v is not None
         }
         results.append(
@@ -127,7 +132,6 @@ def _eval_results(scores: Sequence[CardScore], model_name: str) -> list[Any]:
                 metric_value=round(float(s.score), 6),
                 metric_config=s.normalisation,
                 metric_args=args or None,
-                source_name=s.source,
             )
         )
     return results
