@@ -236,7 +236,10 @@ def push(
         if remote:
             from vvshub.hub._remote import push_folder
 
-            result = push_folder(ref, folder, message=text, tag=tag, set_main=benchmarked)
+            family = (config.get("vvshub") or {}).get("arch_family")
+            result = push_folder(
+                ref, folder, message=text, tag=tag, set_main=benchmarked, family=family
+            )
         else:
             hub = LocalHub()
             published = hub.publish(ref, folder, message=text, tag=tag, set_main=benchmarked)
