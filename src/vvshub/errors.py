@@ -27,6 +27,8 @@ __all__ = [
     "ModelNotFoundError",
     "NotFittedError",
     "QueryError",
+    "RecordError",
+    "SchemaVersionError",
     "UnknownArchitectureError",
     "VariantError",
     "VvsHubError",
@@ -122,6 +124,36 @@ class CatalogLockedError(CatalogError):
 
 class QueryError(CatalogError, ValueError):
     """A SQL query failed: bad syntax, an unknown column, or a write on a read-only catalog."""
+
+
+class RecordError(CatalogError, ValueError):
+    """A record handed to the catalog's write API is invalid; nothing was written.
+
+    Attributes:
+        record: the record type (``ScoreRecord`` ...).
+        field: the offending field, when one is to blame.
+    """
+
+    def __init__(
+        self, message: str, *, record: str | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.record = record
+        self.field = field
+
+
+class SchemaVersionError(CatalogError):
+    """A catalog was written by a newer vvshub (a newer schema); it is left untouched.
+
+    Attributes:
+        found: the catalog's schema version.
+        supported: the newest version this vvshub reads.
+    """
+
+    def __init__(self, message: str, *, found: int, supported: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.supported = supported
 
 
 class ImportDataError(CatalogError, ValueError):

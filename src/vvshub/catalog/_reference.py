@@ -175,7 +175,7 @@ def _benchmark_row(name: str, region: str) -> dict[str, Any]:
         "version": subset,
         "ceiling_method": ceiling,
         # the study's scores predate Brain-Score's r^2/c normalisation (NOTES.md section 3)
-        "normalisation": "(r/c)^2" if metric == "pls" else "r/sqrt(c)",
+        "normalisation": "ratio_squared" if metric == "pls" else "ratio_sqrt_ceiling",
     }
 
 

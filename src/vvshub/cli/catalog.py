@@ -68,9 +68,10 @@ def export_cmd(
 @catalog_app.command("info")
 def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
     """Where the catalog is, its schema version, row counts and import provenance."""
-    from vvshub.catalog import open_catalog
+    from vvshub.catalog import open_catalog, pending_spool
 
     with open_catalog(catalog, read_only=True) as cat:
+        spooled = len(pending_spool(cat.snapshot_of or cat.location)) if cat.location else 0
         tables = cat.tables()
         counts = {t: cat.fetchall(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
         version = (
@@ -90,20 +91,43 @@ def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
             "schema_version": version,
             "rows": counts,
             "imports": [] if imports is None else imports.to_dict(orient="records"),
+            "spool_pending": spooled,
+            "snapshot_of": cat.snapshot_of,
         }
     if json_out:
         print_json(info)
         return
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console()
-    console.print(f"[bold]{info['location']}[/] (schema {version})")
+    console.print(f"[bold]{escape(str(info['location']))}[/] (schema {version})")
     for t, n in counts.items():
         console.print(f"  {t:<16}{n:>10,}")
+    if info["snapshot_of"]:
+        console.print(
+            f"  [dim]read snapshot of {escape(info['snapshot_of'])}, which a writer holds[/]"
+        )
+    if spooled:
+        console.print(f"  spooled batches waiting: {spooled} (`vvshub catalog drain` applies them)")
     for imp in info["imports"]:
         console.print(
             f"  [dim]{imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}[/]"
         )
+
+
+@catalog_app.command("drain")
+def drain_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
+    """Apply record batches spooled while the catalog was locked (any writer also does)."""
+    from vvshub.catalog import drain_spool, pending_spool, writable_path
+
+    path = writable_path(catalog)
+    applied = drain_spool(str(path))
+    left = len(pending_spool(path))
+    if json_out:
+        print_json({"applied": applied, "pending": left})
+        return
+    typer.echo(f"applied {applied} spooled batch(es); {left} waiting")
 
 
 def sql_cmd(
