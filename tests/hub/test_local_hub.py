@@ -309,3 +309,21 @@ def test_done_means_one_liner_on_a_fresh_home(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ResNet(")
+
+
+def test_push_records_model_and_checkpoint_in_the_catalog(tiny_model, vvshub_home):
+    from vvshub.catalog import open_catalog
+
+    result = vvshub.push(
+        tiny_model(0), "resnet18_w0.125_d10_cifar10", epoch=4, metadata={"n_epochs": 4}
+    )
+    assert result.recorded
+    with open_catalog(vvshub_home / "catalog.duckdb") as cat:
+        model = cat.query("SELECT * FROM models").to_dict(orient="records")
+        ckpt = cat.query("SELECT * FROM checkpoints").to_dict(orient="records")
+    assert model[0]["model_id"] == "resnetflexfilters-f-1-16-20-19_cifar10_10_seed-0"
+    assert model[0]["short_id"] == "resnet18_w0.125_d10_cifar10"
+    assert model[0]["hub_repo"] == "vvshub/resnet18_w0.125_d10_cifar10"
+    assert model[0]["n_params"] == 241712 and model[0]["n_epochs"] == 4
+    assert ckpt[0]["sha256"] == result.sha256 and ckpt[0]["revision"] == "ep4"
+    assert ckpt[0]["size_bytes"] == result.size_bytes and ckpt[0]["is_benchmarked"]

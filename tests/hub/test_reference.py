@@ -213,6 +213,18 @@ def test_publish_reference_converts_a_handful_and_rerun_does_nothing(study, refe
     assert vvshub.pull(ECOSET).num_classes == 565
     assert vvshub.pull(FLEX).vvshub_config["vvshub"]["n_epochs"] == 100  # from the catalog
 
+    from vvshub.catalog import open_catalog
+
+    with open_catalog(reference_catalog) as cat:
+        recorded = cat.query(
+            f"SELECT model_id, epoch, sha256, hub_repo, revision FROM checkpoints "
+            f"WHERE model_id = '{FLEX}' AND sha256 IS NOT NULL ORDER BY epoch"
+        )
+    assert recorded["epoch"].tolist() == [1, 2, 100]
+    assert recorded["revision"].tolist() == ["ep1", "ep2", "ep100"]
+    assert set(recorded["hub_repo"]) == {"vvshub/resnet18_w0.125_dfull"}
+    assert recorded["sha256"].iloc[-1] == flex.hub_info.sha256
+
     n_requests = len(study.requests)
     again = publish_reference(where=where, epochs="all", workers=2)
     assert again.done == [] and again.failed == []

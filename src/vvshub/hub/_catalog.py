@@ -170,6 +170,7 @@ def record_publish(
         count_convention=meta.get("count_convention"),
         acc=meta.get("acc"),
         width=meta.get("width"),
+        depth="-".join(map(str, meta["depth"])) if meta.get("depth") else None,
         hub_repo=repo_id,
         manifest_sha256=meta.get("manifest_sha256"),
         is_pretrained=mid.regime == "pretrained",
