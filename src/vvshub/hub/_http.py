@@ -96,7 +96,7 @@ def retry(
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
                 raise HubHTTPError(
                     f"{what} failed{tries}: {detail} ({str(exc).splitlines()[0] if str(exc) else ''})"
-                    + (f" [{url}]" if url else ""),
+                    + (f" (url: {url})" if url else ""),
                     url=url,
                     status=status,
                 ) from exc

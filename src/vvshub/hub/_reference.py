@@ -390,7 +390,7 @@ def mirror_url(url: str, mirror: str | None) -> str:
     return url
 
 
-def _download(url: str, dest: Path, *, what: str) -> None:
+def _download(url: str, dest: Path, *, what: str, attempts: int = 5) -> None:
     """Stream ``url`` to ``dest`` atomically, retrying 429/5xx with backoff."""
 
     def fetch() -> None:
@@ -402,7 +402,7 @@ def _download(url: str, dest: Path, *, what: str) -> None:
         finally:
             tmp.unlink(missing_ok=True)
 
-    retry(fetch, what=what, url=url)
+    retry(fetch, what=what, url=url, attempts=attempts)
 
 
 def _is_published(model_id: str, epoch: int, benchmarked: bool, to: str | None) -> bool:
@@ -443,7 +443,12 @@ def _mark_done(to: str, model_id: str, epoch: int, sha256: str) -> None:
 
 
 def _publish_one(
-    row: dict[str, Any], *, to: str | None, mirror: str | None, catalog: str | Path | None
+    row: dict[str, Any],
+    *,
+    to: str | None,
+    mirror: str | None,
+    catalog: str | Path | None,
+    attempts: int = 5,
 ) -> dict[str, Any]:
     url = mirror_url(row["url"], mirror)
     tmp_root = vvshub_home() / "tmp"
@@ -451,7 +456,9 @@ def _publish_one(
     folder = Path(tempfile.mkdtemp(dir=tmp_root))
     try:
         ckpt = folder / f"ep{row['epoch']}.pt"
-        _download(url, ckpt, what=f"download {row['model_id']} ep{row['epoch']}")
+        _download(
+            url, ckpt, what=f"download {row['model_id']} ep{row['epoch']}", attempts=attempts
+        )
         return convert_reference(
             ckpt,
             model_id=row["model_id"],
@@ -475,6 +482,7 @@ def publish_reference(
     mirror: str | None = None,
     catalog: str | Path | None = None,
     limit: int | None = None,
+    attempts: int = 5,
 ) -> PublishSummary:
     """Download, convert, card and publish the study's checkpoints listed in the catalog.
 
@@ -490,6 +498,7 @@ def publish_reference(
         mirror: base URL serving the study's paths instead of its bucket.
         catalog: the catalog (default ``$VVSHUB_HOME/catalog.duckdb``).
         limit: publish at most this many checkpoints.
+        attempts: tries per download (429/5xx and dropped connections back off and retry).
 
     Returns:
         A :class:`PublishSummary`.
@@ -523,7 +532,9 @@ def publish_reference(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(_publish_one, row, to=to, mirror=mirror, catalog=location): row
+            pool.submit(
+                _publish_one, row, to=to, mirror=mirror, catalog=location, attempts=attempts
+            ): row
             for row in todo
         }
         for future in track(as_completed(futures), description="publish", total=len(futures)):
