@@ -202,7 +202,15 @@ def push_folder(
         retry(lambda: api.delete_branch(ref.repo_id, branch=branch), what=f"delete {branch}")
     sha, size = sha256_file(folder / WEIGHTS_FILE)
     if family:
-        _add_to_collection(api, ref, family)
+        try:
+            _add_to_collection(api, ref, family)
+        except HubError as exc:  # the model is published; only its listing failed
+            import warnings
+
+            warnings.warn(
+                f"{ref.repo_id} is published but was not added to its {family} collection: {exc}",
+                stacklevel=3,
+            )
     return PushResult(
         repo_id=ref.repo_id,
         revision=tag or "main",
