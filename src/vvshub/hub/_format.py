@@ -9,6 +9,7 @@ the scaling metadata; a field nobody knows is ``null`` (the card says "unknown")
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -85,8 +86,6 @@ def _state_signature(sd: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
 
 def _timm_description(model: nn.Module, arch: str | None) -> tuple[str, str, dict[str, Any]]:
     """(canonical arch, timm architecture, model_args) that rebuild ``model``'s exact shapes."""
-    import timm
-
     from vvshub import zoo
 
     num_classes = _num_classes(model)
@@ -107,25 +106,41 @@ def _timm_description(model: nn.Module, arch: str | None) -> tuple[str, str, dic
     for canonical, timm_name, args in candidates:
         tried.append(timm_name)
         try:
-            from vvshub.zoo import register_timm_models
-
-            register_timm_models()
-            import torch
-
-            with torch.device("meta"):
-                shell = timm.create_model(
-                    timm_name, pretrained=False, num_classes=num_classes, **args
-                )
+            signature = _meta_signature(timm_name, num_classes, json.dumps(args, sort_keys=True))
         except Exception as exc:  # timm's errors vary; one bad candidate must not hide the next
             logger.debug("candidate %s failed: %s", timm_name, exc)
             continue
-        if _state_signature(shell.state_dict()) == want:
+        if signature == want:
             return canonical, timm_name, args
     raise CheckpointError(
         f"cannot describe this {type(model).__name__} so that timm rebuilds it (tried "
         f"{', '.join(tried) or 'no architecture'}); push a zoo or timm model, or pass arch= "
         "with the zoo architecture it was built from"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _meta_signature(timm_name: str, num_classes: int, args_json: str) -> dict[str, tuple[int, ...]]:
+    """Parameter/buffer shapes of a timm model built on the meta device (cached: ~0.3 s each)."""
+    import timm
+    import torch
+
+    from vvshub.zoo import register_timm_models
+
+    register_timm_models()
+    with torch.device("meta"):
+        shell = timm.create_model(
+            timm_name, pretrained=False, num_classes=num_classes, **json.loads(args_json)
+        )
+    return _state_signature(shell.state_dict())
+
+
+@functools.lru_cache(maxsize=64)
+def _arch_count(arch: str) -> Any:
+    """The study's counts of ``arch`` (1000 classes; cached, they are pure functions of it)."""
+    from vvshub import zoo
+
+    return zoo.count(arch)
 
 
 def _num_classes(model: nn.Module) -> int:
@@ -173,7 +188,7 @@ def build_config(
     try:
         recipe = zoo.recipe(arch)
         family, width, depth, size = recipe.family, recipe.width, recipe.depth, recipe.input_size
-        counted = zoo.count(arch)
+        counted = _arch_count(arch)
     except (UnknownArchitectureError, ValueError):
         family, width, depth, size = None, None, None, 224
         counted = zoo.count(model, size)
@@ -249,8 +264,8 @@ def config_bytes(config: Mapping[str, Any]) -> bytes:
     return _canonical_json(config)
 
 
-def save_weights(model: nn.Module, path: Path) -> tuple[str, int]:
-    """Write ``model``'s state dict as safetensors at ``path``; return its sha256 and size."""
+def save_weights(model: nn.Module, path: Path) -> None:
+    """Write ``model``'s state dict as safetensors at ``path``."""
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
@@ -261,9 +276,6 @@ def save_weights(model: nn.Module, path: Path) -> tuple[str, int]:
             tensors[key] = tensor.clone()
         seen[ptr] = key
     save_file(tensors, str(path), metadata={"format": "pt"})
-    from vvshub.hub._git import sha256_file
-
-    return sha256_file(path)
 
 
 def load_weights(path: Path, expected_sha256: str) -> dict[str, Any]:

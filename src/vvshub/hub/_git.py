@@ -173,37 +173,53 @@ class LocalRepo:
         return self.git_dir / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
 
     # -- writing -------------------------------------------------------------------------------
-    def store_lfs(self, source: Path, oid: str, size: int) -> Path:
-        """Copy ``source`` into the LFS store under ``oid``, verifying it on the way."""
-        dest = self.lfs_path(oid)
-        if dest.is_file() and dest.stat().st_size == size:
-            return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f"{oid}.{uuid.uuid4().hex}.part")
+    def store_lfs(self, source: Path, oid: str | None = None, size: int | None = None) -> LfsPointer:
+        """Copy ``source`` into the LFS store, hashing it on the way; return its pointer.
+
+        The object is written to a temporary file and renamed to its sha256, so the store
+        never holds a partial object under a real id. With ``oid`` given, a file whose bytes
+        hash otherwise is refused.
+        """
+        objects = self.git_dir / "lfs" / "objects"
+        objects.mkdir(parents=True, exist_ok=True)
+        tmp = objects / f".{uuid.uuid4().hex}.part"
         h = hashlib.sha256()
+        written = 0
         try:
             with open(source, "rb") as src, open(tmp, "wb") as out:
                 while chunk := src.read(_CHUNK):
                     h.update(chunk)
                     out.write(chunk)
-            if h.hexdigest() != oid:
+                    written += len(chunk)
+            digest = h.hexdigest()
+            if (oid is not None and digest != oid) or (size is not None and written != size):
                 raise IntegrityError(
-                    f"{source} changed while it was being stored (sha256 {h.hexdigest()} != {oid})",
+                    f"{source} does not hash to {oid} ({digest}, {written} bytes); not stored",
                     path=str(source),
                     expected=oid,
-                    actual=h.hexdigest(),
+                    actual=digest,
                 )
+            dest = self.lfs_path(digest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
-        return dest
+        return LfsPointer(digest, written)
 
     def write_tree(self, blobs: dict[str, bytes]) -> str:
         """Write ``blobs`` (name -> bytes, already pointers for LFS files) as one flat tree."""
-        lines = []
-        for name in sorted(blobs):
-            sha = self._git("hash-object", "-w", "--stdin", input=blobs[name]).decode().strip()
-            lines.append(f"100644 blob {sha}\t{name}")
+        import tempfile
+
+        names = sorted(blobs)
+        with tempfile.TemporaryDirectory(dir=self.git_dir) as tmp:
+            paths = []
+            for i, name in enumerate(names):
+                path = Path(tmp) / str(i)
+                path.write_bytes(blobs[name])
+                paths.append(str(path))
+            out = self._git("hash-object", "-w", "--stdin-paths", input="\n".join(paths).encode())
+        shas = out.decode().split()
+        lines = [f"100644 blob {sha}\t{name}" for sha, name in zip(shas, names, strict=True)]
         return self._git("mktree", input=("\n".join(lines) + "\n").encode()).decode().strip()
 
     def tree_of(self, commit: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from vvshub.constants import vvshub_home
 from vvshub.errors import HubError, IntegrityError
 from vvshub.hub._format import WEIGHTS_FILE
-from vvshub.hub._git import LFS_THRESHOLD, LocalRepo, lfs_pointer, parse_lfs_pointer, sha256_file
+from vvshub.hub._git import LFS_THRESHOLD, LocalRepo, lfs_pointer, parse_lfs_pointer
 from vvshub.hub._naming import RepoRef
 
 __all__ = ["LocalHub", "Published", "Resolved", "hub_root"]
@@ -104,11 +104,10 @@ class LocalHub:
                 continue
             size = path.stat().st_size
             if path.name.endswith(".safetensors") or size >= LFS_THRESHOLD:
-                oid, size = sha256_file(path)
-                repo.store_lfs(path, oid, size)
-                blobs[path.name] = lfs_pointer(oid, size)
+                pointer = repo.store_lfs(path)
+                blobs[path.name] = lfs_pointer(pointer.oid, pointer.size)
                 if path.name == WEIGHTS_FILE:
-                    weights = (oid, size)
+                    weights = (pointer.oid, pointer.size)
             else:
                 blobs[path.name] = path.read_bytes()
         if weights is None:
