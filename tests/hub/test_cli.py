@@ -53,7 +53,9 @@ def test_hub_ls_and_info_json(cli, published):
     info = res.json()
     assert info["revisions"]["main"] == info["revisions"]["ep2"] == info["commit"]
     assert info["config"]["vvshub"]["epoch"] == 2
-    assert cli("hub", "ls").code == 0 and cli("hub", "info", "resnet18_w0.125_d10_cifar10").code == 0
+    assert (
+        cli("hub", "ls").code == 0 and cli("hub", "info", "resnet18_w0.125_d10_cifar10").code == 0
+    )
 
 
 def test_unpublished_model_is_one_line_error(cli, published):
@@ -100,7 +102,9 @@ def test_convert_reference_json(cli, tmp_path, tiny_model):
     assert out["push"]["revision"] == "ep7"
 
 
-def test_publish_reference_reports_failures_with_exit_code(cli, reference_catalog, monkeypatch, free_port):
+def test_publish_reference_reports_failures_with_exit_code(
+    cli, reference_catalog, monkeypatch, free_port
+):
     monkeypatch.setenv("VVSHUB_CHECKPOINT_MIRROR", f"http://127.0.0.1:{free_port()}")
     res = cli(
         "hub",

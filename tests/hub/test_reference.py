@@ -37,7 +37,9 @@ def _perturbed(sd: dict) -> dict:
     return {k: (v + 0.5 if v.is_floating_point() else v) for k, v in sd.items()}
 
 
-def study_checkpoint(model_id: str, arch: str, num_classes: int, seed: int = 0) -> tuple[dict, dict]:
+def study_checkpoint(
+    model_id: str, arch: str, num_classes: int, seed: int = 0
+) -> tuple[dict, dict]:
     """(checkpoint, the state dict of the weights the study evaluated), in the study's layout."""
     from torchvision.models.convnext import CNBlockConfig, ConvNeXt
 
@@ -155,7 +157,14 @@ def test_convert_convnext_uses_ema_weights_and_matches_torchvision(tmp_path):
     result = convert_reference(path, model_id=CONVNEXT, out=tmp_path / "repo", record=False)
     assert result["weights_key"] == "state.model_ema_state_dict"
     assert result["logits_checked"] and result["max_abs_diff"] < 1e-4
-    assert (tmp_path / "repo" / "model.safetensors").is_file()
+    from safetensors.torch import load_file
+
+    from vvshub import zoo
+
+    got = load_file(tmp_path / "repo" / "model.safetensors")
+    want = zoo.from_study_state_dict("convnextflex-l-3", evaluated)  # EMA, not state.model
+    assert got.keys() == want.keys()
+    assert all(torch.equal(got[k], want[k]) for k in want)
 
 
 def test_pickled_objects_are_refused(tmp_path):
@@ -186,7 +195,7 @@ def test_publish_reference_converts_a_handful_and_rerun_does_nothing(study, refe
         assert row["url"].startswith(STUDY_CHECKPOINT_BASE + "/checkpoints/")
         classes = 565 if "_ecoset_" in row["model_id"] else 1000
         ckpt, evaluated = study_checkpoint(row["model_id"], row["arch"], classes, row["epoch"])
-        path = study.put(row["url"], ckpt)
+        study.put(row["url"], ckpt)
         expected[(row["model_id"], row["epoch"])] = evaluated
     # transient failures are retried: a 503, then a 429 with Retry-After
     study.fail[urlparse(rows[0]["url"]).path] = [503, 429]

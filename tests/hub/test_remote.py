@@ -145,7 +145,9 @@ class WriteServer:
                 h._send(409, {"error": "You already created this model repo", "url": url})
                 return
             repo.create()  # like the Hub: a new repo has an initial commit on main
-            tree = repo.write_tree({".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"})
+            tree = repo.write_tree(
+                {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"}
+            )
             repo.force_ref("refs/heads/main", repo.commit_tree(tree, "initial commit", None))
             h._send(200, {"url": url})
             return
@@ -179,7 +181,9 @@ class WriteServer:
                 h._send(409, {"error": "exists"})
                 return
             n = len(c["items"])
-            c["items"].append({"_id": f"item{n}", "id": item["id"], "type": item["type"], "position": n})
+            c["items"].append(
+                {"_id": f"item{n}", "id": item["id"], "type": item["type"], "position": n}
+            )
             h._send(200, c)
             return
         if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] in _WRITE_VERBS:
@@ -211,9 +215,7 @@ class WriteServer:
                     repo.force_ref(f"refs/heads/{rev}", repo.resolve(start))
                     h._send(200, {})
             return
-        if len(parts) == 6 and parts[2:] == ["info", "lfs", "objects", "batch"] or (
-            path.endswith(".git/info/lfs/objects/batch")
-        ):
+        if path.endswith(".git/info/lfs/objects/batch"):
             org, name = parts[0], parts[1].removesuffix(".git")
             repo = self.repo(org, name)
             objects = []
@@ -283,7 +285,11 @@ class WriteServer:
             return
         h._send(
             200,
-            {"commitUrl": f"{self.url}/{org}/{name}/commit/{new}", "commitOid": new, "pullRequestUrl": None},
+            {
+                "commitUrl": f"{self.url}/{org}/{name}/commit/{new}",
+                "commitOid": new,
+                "pullRequestUrl": None,
+            },
         )
 
 

@@ -84,9 +84,7 @@ def test_olah_serves_identical_weights_then_the_cache_works_offline(tmp_path, vv
         "main": _digest(vvshub.pull(NAME)),
     }
     assert want["ep1"] == _digest(ep1) and want["main"] == _digest(ep2)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("HF_")
-    } | {
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")} | {
         "HF_HUB_CACHE": str(tmp_path / "hf-cache"),
         "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
@@ -100,7 +98,5 @@ def test_olah_serves_identical_weights_then_the_cache_works_offline(tmp_path, vv
     assert online["hf_ep1"] == online["timm_ep1"] == online["vvshub_ep1"] == want["ep1"]
     assert online["hf_main"] == online["timm_main"] == want["main"]
     # the server is gone: the same calls succeed from the caches alone
-    offline = _client(
-        env | {"HF_ENDPOINT": server.url, "HF_HUB_OFFLINE": "1"}, with_vvshub=True
-    )
+    offline = _client(env | {"HF_ENDPOINT": server.url, "HF_HUB_OFFLINE": "1"}, with_vvshub=True)
     assert offline == online

@@ -25,9 +25,7 @@ FromOpt = Annotated[
 ]
 ToOpt = Annotated[
     str | None,
-    typer.Option(
-        "--to", help="Where to publish: local (default) or hf://ORG.", show_default=False
-    ),
+    typer.Option("--to", help="Where to publish: local (default) or hf://ORG.", show_default=False),
 ]
 
 
@@ -112,9 +110,7 @@ def push_cmd(
                 block = {}
             model_id = block.get("short_id") or block.get("model_id")
             if model_id is None:
-                raise CheckpointError(
-                    f"{path} does not say which model it is; pass --model-id ID"
-                )
+                raise CheckpointError(f"{path} does not say which model it is; pass --model-id ID")
         results.append(
             push(path, model_id, epoch=epoch, benchmarked=not no_main, to=to, catalog=catalog)
         )

@@ -232,7 +232,9 @@ def push(
             (folder / CONFIG_FILE).write_bytes(config_bytes(config))
         _write_card(folder, config, ref, epoch=epoch, main=benchmarked, catalog=catalog)
         tag = f"ep{epoch}" if epoch is not None else None
-        text = message or f"Publish {ref.name}" + (f" at epoch {epoch}" if epoch is not None else "")
+        text = message or f"Publish {ref.name}" + (
+            f" at epoch {epoch}" if epoch is not None else ""
+        )
         if remote:
             from vvshub.hub._remote import push_folder
 
@@ -357,7 +359,9 @@ def _not_published(
         close = difflib.get_close_matches(text, pool, n=5, cutoff=0.5)
     train = _train_command(mid)
     parts = [f"{text!r} is not published in {where} (looked for {ref.repo_id})"]
-    parts.append(f"closest published: {', '.join(close)}" if close else "nothing close is published")
+    parts.append(
+        f"closest published: {', '.join(close)}" if close else "nothing close is published"
+    )
     if train:
         parts.append(f"to make it: {train}")
     return NotPublishedError(

@@ -43,9 +43,7 @@ class Cache:
         folder = self.entry(ref, commit, sha256)
         return folder if (folder / _DONE).is_file() else None
 
-    def fill(
-        self, ref: RepoRef, commit: str, sha256: str, writer: Callable[[Path], None]
-    ) -> Path:
+    def fill(self, ref: RepoRef, commit: str, sha256: str, writer: Callable[[Path], None]) -> Path:
         """Create the entry with ``writer(tmp_folder)``; it appears only once complete."""
         folder = self.entry(ref, commit, sha256)
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -203,7 +203,11 @@ def build_config(
         seen = int(n_samples) * int(n_epochs)
     total = meta.get("total_flops")
     if total is None and seen is not None:
-        method = "simclr" if mid.ssl_method == "simclr" else ("adversarial" if mid.adv_method else "supervised")
+        method = (
+            "simclr"
+            if mid.ssl_method == "simclr"
+            else ("adversarial" if mid.adv_method else "supervised")
+        )
         total = zoo.train_flops(counted.flops, seen, method=method)
     block: dict[str, Any] = {
         "model_id": mid.study_id(),

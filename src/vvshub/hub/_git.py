@@ -173,7 +173,9 @@ class LocalRepo:
         return self.git_dir / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
 
     # -- writing -------------------------------------------------------------------------------
-    def store_lfs(self, source: Path, oid: str | None = None, size: int | None = None) -> LfsPointer:
+    def store_lfs(
+        self, source: Path, oid: str | None = None, size: int | None = None
+    ) -> LfsPointer:
         """Copy ``source`` into the LFS store, hashing it on the way; return its pointer.
 
         The object is written to a temporary file and renamed to its sha256, so the store

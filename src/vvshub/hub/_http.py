@@ -35,7 +35,9 @@ def status_of(exc: BaseException) -> int | None:
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    headers = getattr(exc, "headers", None) or getattr(getattr(exc, "response", None), "headers", None)
+    headers = getattr(exc, "headers", None) or getattr(
+        getattr(exc, "response", None), "headers", None
+    )
     try:
         value = headers.get("Retry-After") if headers is not None else None
         return min(float(value), 60.0) if value is not None else None
@@ -104,6 +106,8 @@ def retry(
             if delay is None:
                 delay = min(max_delay, base_delay * 2 ** (attempt - 1))
                 delay *= 1 + random.random() / 2
-            logger.info("%s: %s, retry %d in %.1f s", what, status or type(exc).__name__, attempt, delay)
+            logger.info(
+                "%s: %s, retry %d in %.1f s", what, status or type(exc).__name__, attempt, delay
+            )
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -30,7 +30,6 @@ from vvshub.errors import CheckpointError, HubError, UnsafeCheckpointError, VvsH
 from vvshub.hub._http import retry
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
 __all__ = [
@@ -294,7 +293,13 @@ def convert_reference(
         >>> convert_reference("ep100.pt", model_id="resnet18_imagenet_1_seed-0")  # doctest: +SKIP
     """
     from vvshub.hub._api import push
-    from vvshub.hub._format import CONFIG_FILE, WEIGHTS_FILE, build_config, config_bytes, save_weights
+    from vvshub.hub._format import (
+        CONFIG_FILE,
+        WEIGHTS_FILE,
+        build_config,
+        config_bytes,
+        save_weights,
+    )
 
     path = Path(ckpt_path)
     mid = ids.parse(model_id)
@@ -456,9 +461,7 @@ def _publish_one(
     folder = Path(tempfile.mkdtemp(dir=tmp_root))
     try:
         ckpt = folder / f"ep{row['epoch']}.pt"
-        _download(
-            url, ckpt, what=f"download {row['model_id']} ep{row['epoch']}", attempts=attempts
-        )
+        _download(url, ckpt, what=f"download {row['model_id']} ep{row['epoch']}", attempts=attempts)
         return convert_reference(
             ckpt,
             model_id=row["model_id"],
@@ -569,7 +572,9 @@ def _record_row(pushed: dict[str, Any], row: dict[str, Any], catalog: str | Path
             arch=row["arch"],
         )
     except VvsHubError as exc:  # the revision is published; the catalog can catch up later
-        logger.warning("could not record %s ep%s in the catalog: %s", row["model_id"], row["epoch"], exc)
+        logger.warning(
+            "could not record %s ep%s in the catalog: %s", row["model_id"], row["epoch"], exc
+        )
 
 
 def publish_on_demand(model_id: str, *, catalog: str | Path | None = None) -> bool:

@@ -212,6 +212,7 @@ def _body(
         "",
         "```python",
         "import vvshub",
+        "",
         f'model = vvshub.pull("{name}")',
         "```",
         "",
@@ -224,6 +225,7 @@ def _body(
     if needs_vvshub:
         lines.append("import vvshub  # registers this architecture in timm")
     lines += [
+        "",
         f'model = timm.create_model("hf-hub:{repo_id}", pretrained=True)',
         "```",
         "",
