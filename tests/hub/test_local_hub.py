@@ -277,7 +277,12 @@ def test_push_a_folder_and_refuse_pickles(tiny_model, batch, tmp_path):
     download("resnet18_w0.125_d10_cifar10", to=tmp_path / "copy")
     result = vvshub.push(tmp_path / "copy", "resnet18_w0.125_d10_cifar10_s1", record=False)
     assert result.repo_id == "vvshub/resnet18_w0.125_d10_cifar10_s1"
-    assert torch.equal(vvshub.pull("resnet18_w0.125_d10_cifar10_s1")(batch), model(batch))
+    pulled = vvshub.pull("resnet18_w0.125_d10_cifar10_s1")
+    assert torch.equal(pulled(batch), model(batch))
+    assert pulled.vvshub_config["vvshub"]["seed"] == 1  # the id it is pushed under wins
+    assert pulled.vvshub_config["vvshub"]["model_id"] == (
+        "resnetflexfilters-f-1-16-20-19_cifar10_10_seed-1"
+    )
     pickle = tmp_path / "ckpt.pt"
     torch.save(model.state_dict(), pickle)
     with pytest.raises(CheckpointError, match="never unpickles"):

@@ -225,7 +225,7 @@ def push(
             meta["manifest_sha256"] = digest
             (folder / f"{MANIFEST_NAME}{suffix}").write_bytes(data)
         if isinstance(model, (str, Path)):
-            config = _stage_folder(Path(model), folder, mid)
+            config = _stage_folder(Path(model), folder, mid, epoch=epoch)
         else:
             config = build_config(model, mid, epoch=epoch, metadata=meta, version=_vvshub_version())
             save_weights(model, folder / WEIGHTS_FILE)
@@ -269,7 +269,7 @@ def push(
                 epoch=epoch,
                 benchmarked=benchmarked,
                 catalog=catalog,
-                source=meta.get("source", "vvshub") if "source" in meta else "vvshub",
+                source="vvshub",
             )
             result = PushResult(**{**result.to_dict(), "recorded": recorded})
         return result
@@ -290,8 +290,14 @@ def _destination(where: str | None) -> tuple[str | None, bool]:
     raise HubError(f"unknown hub {where!r}: expected 'local' or 'hf://ORG'")
 
 
-def _stage_folder(source: Path, folder: Path, mid: ids.ModelId) -> dict[str, Any]:
-    """Copy a repo folder (weights + config) for publishing under ``mid``."""
+def _stage_folder(
+    source: Path, folder: Path, mid: ids.ModelId, *, epoch: int | None
+) -> dict[str, Any]:
+    """Copy a repo folder (weights + config) for publishing under ``mid``.
+
+    The id it is published under is authoritative: the ``vvshub`` block's id fields (and the
+    epoch, when given) are rewritten to match it; the scaling metadata is kept.
+    """
     if source.is_dir():
         weights, config_path = source / WEIGHTS_FILE, source / CONFIG_FILE
         if not weights.is_file() or not config_path.is_file():
@@ -305,8 +311,22 @@ def _stage_folder(source: Path, folder: Path, mid: ids.ModelId) -> dict[str, Any
             if extra.name.startswith(MANIFEST_NAME) and extra.is_file():
                 shutil.copyfile(extra, folder / extra.name)
         block = config.setdefault("vvshub", {})
-        block.setdefault("model_id", mid.study_id())
-        block.setdefault("short_id", mid.short_id())
+        if (block.get("dataset"), block.get("samples_per_class")) != (
+            mid.dataset,
+            mid.samples_per_class,
+        ):  # another training set: what was measured on the old one is unknown for this id
+            for key in ("n_samples", "n_samples_seen", "total_flops", "acc", "manifest_sha256"):
+                block[key] = None
+        block.update(
+            model_id=mid.study_id(),
+            short_id=mid.short_id(),
+            dataset=mid.dataset,
+            samples_per_class=mid.samples_per_class,
+            seed=mid.seed,
+        )
+        block.setdefault("arch", mid.arch)
+        if epoch is not None:
+            block["epoch"] = epoch
         (folder / CONFIG_FILE).write_bytes(config_bytes(config))
         return config
     if source.suffix in (".pt", ".pth", ".ckpt", ".bin", ".pkl"):
