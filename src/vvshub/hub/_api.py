@@ -307,14 +307,16 @@ def _stage_folder(
             )
         config = read_config(source)
         shutil.copyfile(weights, folder / WEIGHTS_FILE)
-        for extra in source.iterdir():
-            if extra.name.startswith(MANIFEST_NAME) and extra.is_file():
-                shutil.copyfile(extra, folder / extra.name)
         block = config.setdefault("vvshub", {})
-        if (block.get("dataset"), block.get("samples_per_class")) != (
+        same_data = (block.get("dataset"), block.get("samples_per_class")) == (
             mid.dataset,
             mid.samples_per_class,
-        ):  # another training set: what was measured on the old one is unknown for this id
+        )
+        if same_data:
+            for extra in source.iterdir():
+                if extra.name.startswith(MANIFEST_NAME) and extra.is_file():
+                    shutil.copyfile(extra, folder / extra.name)
+        else:  # another training set: what was measured on the old one is unknown for this id
             for key in ("n_samples", "n_samples_seen", "total_flops", "acc", "manifest_sha256"):
                 block[key] = None
         block.update(
