@@ -23,12 +23,27 @@ _install_timm_hook()
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("catalog", "laws", "zoo")
+_SUBPACKAGES = ("catalog", "hub", "laws", "model_cards", "zoo")
+#: Verbs re-exported from subpackages, loaded on first use: name -> module.
+_LAZY = {"push": "vvshub.hub", "pull": "vvshub.hub"}
 
-__all__ = ["__version__", "catalog", "errors", "ids", "laws", "zoo"]
+__all__ = [
+    "__version__",
+    "catalog",
+    "errors",
+    "hub",
+    "ids",
+    "laws",
+    "model_cards",
+    "pull",
+    "push",
+    "zoo",
+]
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"vvshub.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'vvshub' has no attribute {name!r}")

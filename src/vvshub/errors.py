@@ -21,20 +21,26 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "FitDataError",
+    "HubError",
+    "HubHTTPError",
     "ImportDataError",
+    "IntegrityError",
     "LayerError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
+    "NotPublishedError",
     "PublishError",
     "QueryError",
     "RecordError",
+    "RepoIdError",
     "ResumeError",
     "SchemaVersionError",
     "SubsetError",
     "TrainingError",
     "TrainingOutOfMemoryError",
     "UnknownArchitectureError",
+    "UnsafeCheckpointError",
     "VariantError",
     "VvsHubError",
 ]
@@ -289,3 +295,81 @@ class CatalogUnreachableError(CatalogError, ConnectionError):
         super().__init__(message)
         self.url = url
         self.reason = reason
+
+
+class RepoIdError(VvsHubError, ValueError):
+    """A hub repo id that is not ``ORG/NAME`` with allowed characters (or tries path traversal).
+
+    Attributes:
+        repo_id: the text that was refused.
+    """
+
+    def __init__(self, message: str, *, repo_id: str | None = None) -> None:
+        super().__init__(message)
+        self.repo_id = repo_id
+
+
+class HubError(VvsHubError, RuntimeError):
+    """A hub operation failed: a repo or revision is missing, a push was refused, a server died."""
+
+
+class HubHTTPError(HubError, OSError):
+    """A hub server answered with an error, after any retries.
+
+    Attributes:
+        url: the URL requested.
+        status: the HTTP status, ``None`` when the connection failed.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class NotPublishedError(ModelNotFoundError):
+    """A model id that no hub holds.
+
+    Attributes:
+        model_id: the id asked for.
+        suggestions: the closest published ids.
+        train_command: the ``vvshub train ...`` command that would make the model.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model_id: str | None = None,
+        suggestions: Sequence[str] = (),
+        train_command: str | None = None,
+    ) -> None:
+        super().__init__(message, model_id=model_id, suggestions=suggestions)
+        self.train_command = train_command
+
+
+class IntegrityError(CheckpointError):
+    """A weights file whose sha256 (or size) is not the one its repo records: tampered or truncated.
+
+    Attributes:
+        path: the file checked.
+        expected: the sha256 the repo records.
+        actual: the sha256 of the bytes found.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        expected: str | None = None,
+        actual: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint that only arbitrary unpickling could read; vvshub refuses to load it."""

@@ -29,6 +29,7 @@ _REGISTRARS = (
     "vvshub.cli.laws",
     "vvshub.cli.zoo",
     "vvshub.cli.train",
+    "vvshub.cli.hub",
     "vvshub.cli.report",
 )
 

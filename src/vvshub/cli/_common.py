@@ -42,6 +42,7 @@ def _hint(exc: BaseException) -> str:
 
     hints: list[tuple[type[BaseException], str]] = [
         (errors.CatalogLockedError, "wait for the other process to finish, then retry"),
+        (errors.NotPublishedError, "list published models with `vvshub hub ls`"),
         (errors.ModelNotFoundError, "list models with `vvshub models ls`"),
         (errors.UnknownArchitectureError, "list architectures with `vvshub zoo ls`"),
     ]
