@@ -34,7 +34,32 @@ from vvshub.errors import VvsHubError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PULL_ID", "QuickstartPlan", "QuickstartResult", "run_quickstart"]
+__all__ = ["PULL_ID", "QuickstartPlan", "QuickstartResult", "default_dataset", "run_quickstart"]
+
+#: Where CIFAR-10 (as JPEG class folders in a zip) is looked for, beside a checkout.
+CIFAR10_ENV = "VVSHUB_CIFAR10_ZIP"
+_CIFAR10_DEFAULT = Path("../shared/data/cifar10/cifar10_jpg.zip")
+
+
+def default_dataset() -> Path:
+    """CIFAR-10 for the mini zoo: ``VVSHUB_CIFAR10_ZIP``, else ``../shared/data/cifar10/cifar10_jpg.zip``.
+
+    Raises:
+        DatasetNotFoundError: neither exists.
+    """
+    import os
+
+    from vvshub.errors import DatasetNotFoundError
+
+    path = Path(os.environ.get(CIFAR10_ENV) or _CIFAR10_DEFAULT).expanduser()
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"no CIFAR-10 zip at {path}; pass --dataset (a zip of train/<class>/*.jpg and "
+            f"test/<class>/*.jpg, or an ImageFolder) or set {CIFAR10_ENV}",
+            path=str(path),
+        )
+    return path
+
 
 #: The model the quickstart pulls back from the hub (it is in the mini zoo).
 PULL_ID = "resnet18_w0.5_d30_cifar10"

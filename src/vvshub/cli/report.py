@@ -2,9 +2,80 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from vvshub.cli._common import JsonOpt, print_json
+from vvshub.cli._common import CatalogOpt, JsonOpt, print_json
+
+
+def report_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    paper: Annotated[
+        bool, typer.Option("--paper/--no-paper", help="Include the paper's laws, refitted.")
+    ] = True,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="Resamples for the laws' bands.")
+    ] = 1000,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML report: catalog tables, the paper's laws, the mini zoo, cards."""
+    from vvshub.report import build_report, local_cards, mini_zoo_law
+
+    law = mini_zoo_law(catalog=catalog, n_bootstrap=bootstrap)
+    result = build_report(
+        output,
+        catalog=catalog,
+        cards=local_cards(),
+        zoo_law=law,
+        paper=paper,
+        n_bootstrap=bootstrap,
+    )
+    if json_out:
+        print_json(result.to_dict())
+        return
+    typer.echo(str(result.path.resolve()))
+
+
+def quickstart_cmd(
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference", help="The study's files: a folder or URL (default: its public URL)."
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            help="CIFAR-10 as a zip of class folders (default: ../shared/data/cifar10/cifar10_jpg.zip).",
+        ),
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs of every run.")] = 8,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The report.")] = Path(
+        "report.html"
+    ),
+    json_out: JsonOpt = False,
+) -> None:
+    """The whole loop: study catalog, a mini zoo trained, published, pulled, scored, fitted, reported."""
+    from vvshub.cli._common import print_text
+    from vvshub.quickstart import QuickstartPlan, default_dataset, run_quickstart
+
+    plan = QuickstartPlan(
+        dataset=dataset or str(default_dataset()),
+        reference=reference,
+        epochs=epochs,
+        report=str(output),
+    )
+    result = run_quickstart(plan, say=print_text)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    print_text(f"done in {result.seconds:.0f} s; open {result.report}")
 
 
 def doctor_cmd(json_out: JsonOpt = False) -> None:
@@ -33,5 +104,7 @@ def doctor_cmd(json_out: JsonOpt = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``doctor`` to the root app."""
+    """Add ``report``, ``doctor`` and ``quickstart`` to the root app."""
+    app.command("report")(report_cmd)
     app.command("doctor")(doctor_cmd)
+    app.command("quickstart")(quickstart_cmd)

@@ -19,6 +19,7 @@ from vvshub.hub._api import (
     list_repos,
     pull,
     push,
+    read_card,
     refresh_cards,
     repo_info,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "parse_repo_id",
     "pull",
     "push",
+    "read_card",
     "refresh_cards",
     "repo_for",
     "repo_info",

@@ -559,6 +559,24 @@ def repo_info(model_id: str, *, revision: str | None = None) -> RepoInfo:
     )
 
 
+def read_card(model_id: str, *, revision: str | None = None) -> str:
+    """The model card (``README.md``) of a local repo at ``revision`` (default ``main``).
+
+    Raises:
+        NotPublishedError: the local hub has no such repo or revision.
+
+    Example:
+        >>> read_card("resnet18_d10_cifar10")[:3]  # doctest: +SKIP
+        '---'
+    """
+    info = repo_info(model_id, revision=revision)
+    ref, _ = repo_for(info.repo_id)
+    text = LocalHub().read_text(ref, info.commit, CARD_FILE) if info.commit else None
+    if text is None:
+        raise HubError(f"{info.repo_id}@{revision or 'main'} has no {CARD_FILE}; push it again")
+    return text
+
+
 def _newest_tag(revisions: Mapping[str, str]) -> str | None:
     epochs = [int(n[2:]) for n in revisions if n.startswith("ep") and n[2:].isdigit()]
     return f"ep{max(epochs)}" if epochs else None

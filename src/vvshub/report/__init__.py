@@ -9,7 +9,8 @@ Example:
     >>> build_report("report.html", zoo_law=mini_zoo_law())  # doctest: +SKIP
 """
 
+from vvshub.report._cards import local_cards
 from vvshub.report._html import Card, ReportResult, build_report
 from vvshub.report._zoo import mini_zoo_law
 
-__all__ = ["Card", "ReportResult", "build_report", "mini_zoo_law"]
+__all__ = ["Card", "ReportResult", "build_report", "local_cards", "mini_zoo_law"]
