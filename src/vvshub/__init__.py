@@ -23,12 +23,14 @@ _install_timm_hook()
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("catalog", "laws", "zoo")
+_SUBPACKAGES = ("catalog", "laws", "scorer", "zoo")
 
-__all__ = ["__version__", "catalog", "errors", "ids", "laws", "zoo"]
+__all__ = ["__version__", "catalog", "errors", "ids", "laws", "score", "scorer", "zoo"]
 
 
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"vvshub.{name}")
+    if name == "score":  # vvshub.score(model, ...): the scorer's verb
+        return importlib.import_module("vvshub.scorer").score
     raise AttributeError(f"module 'vvshub' has no attribute {name!r}")

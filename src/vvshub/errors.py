@@ -24,6 +24,12 @@ __all__ = [
     "UnknownArchitectureError",
     "VariantError",
     "VvsHubError",
+    # scorer
+    "BenchmarkDataError",
+    "BenchmarkFileNotFoundError",
+    "LayerNotFoundError",
+    "StimulusDecodeError",
+    "WeightsUnavailableError",
 ]
 
 
@@ -142,3 +148,62 @@ class NotFittedError(VvsHubError, ValueError, AttributeError):
 
 class ConvergenceWarning(UserWarning):
     """A numerical fit stopped before it converged; its result may be unreliable."""
+
+
+# --- scorer ---------------------------------------------------------------------------------
+
+
+class BenchmarkDataError(VvsHubError, ValueError):
+    """Benchmark data that cannot be scored: ids that don't match, NaN responses, too few
+    repetitions for a ceiling, a malformed assembly."""
+
+
+class BenchmarkFileNotFoundError(BenchmarkDataError, FileNotFoundError):
+    """A benchmark file is missing where Brain-Score would keep it.
+
+    Attributes:
+        path: where the file was expected.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:  # OSError would format its own way
+        return self.args[0] if self.args else ""
+
+
+class StimulusDecodeError(BenchmarkDataError):
+    """A stimulus image cannot be decoded.
+
+    Attributes:
+        stimulus_id: the image.
+    """
+
+    def __init__(self, message: str, *, stimulus_id: str | None = None) -> None:
+        super().__init__(message)
+        self.stimulus_id = stimulus_id
+
+
+class LayerNotFoundError(VvsHubError, LookupError):
+    """A layer name that the model does not have.
+
+    Attributes:
+        layer: the name asked for.
+        valid: the layer names that do exist.
+    """
+
+    def __init__(self, message: str, *, layer: str | None = None, valid=()) -> None:
+        super().__init__(message)
+        self.layer = layer
+        self.valid = list(valid)
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+class WeightsUnavailableError(VvsHubError, OSError):
+    """Weights that cannot be obtained here (offline, or the hub is not available)."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""

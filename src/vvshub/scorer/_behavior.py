@@ -221,7 +221,8 @@ def logistic_readout(
     """Multinomial logistic regression on standardised features; test-set probabilities.
 
     Minimises ``C * sum(cross-entropy) + ||W||^2 / 2`` (intercepts unpenalised), the
-    objective of scikit-learn's ``LogisticRegression(C=c)``, with L-BFGS in float64.
+    objective of scikit-learn's ``LogisticRegression(C=c)``, with L-BFGS in float64
+    (scipy on the CPU; torch on a CUDA ``device``).
 
     Args:
         train_features: shape (n_train, p).
@@ -229,40 +230,73 @@ def logistic_readout(
         test_features: shape (n_test, p).
         c: inverse regularisation strength (Brain-Score: 1e-3).
         n_classes: number of classes (default: from the labels).
-        device: torch device.
+        device: ``cuda`` to solve on the GPU; default CPU.
 
     Returns:
         Probabilities, shape (n_test, n_classes).
     """
-    import torch
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax, softmax
 
-    dev = torch.device(device or "cpu")
     x = np.asarray(train_features, dtype=np.float64)
     mean, std = x.mean(0), x.std(0)
     std[std == 0] = 1.0
-    xt = torch.as_tensor((x - mean) / std, device=dev)
-    xs = torch.as_tensor((np.asarray(test_features, dtype=np.float64) - mean) / std, device=dev)
-    y = torch.as_tensor(np.asarray(train_labels), dtype=torch.long, device=dev)
+    xt = (x - mean) / std
+    xs = (np.asarray(test_features, dtype=np.float64) - mean) / std
+    y = np.asarray(train_labels, dtype=np.int64)
     k = n_classes or int(y.max()) + 1
+    n, p = xt.shape
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), y] = 1.0
+    if device is not None and str(device).startswith("cuda"):
+        return _logistic_torch(xt, y, xs, c=c, k=k, device=str(device))
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[: p * k].reshape(p, k)
+        b = theta[p * k :]
+        logits = xt @ w + b
+        logp = log_softmax(logits, axis=1)
+        loss = -c * (onehot * logp).sum() + 0.5 * (w * w).sum()
+        diff = c * (np.exp(logp) - onehot)  # d loss / d logits
+        grad_w = xt.T @ diff + w
+        grad_b = diff.sum(0)
+        return float(loss), np.concatenate([grad_w.ravel(), grad_b])
+
+    res = minimize(
+        objective,
+        np.zeros(p * k + k),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 5000, "gtol": 1e-10, "ftol": 1e-15, "maxcor": 30},
+    )
+    w = res.x[: p * k].reshape(p, k)
+    b = res.x[p * k :]
+    return softmax(xs @ w + b, axis=1)
+
+
+def _logistic_torch(
+    xt: np.ndarray, y: np.ndarray, xs: np.ndarray, *, c: float, k: int, device: str
+) -> np.ndarray:
+    import torch
+
+    dev = torch.device(device)
+    xt_t = torch.as_tensor(xt, device=dev)
+    xs_t = torch.as_tensor(xs, device=dev)
+    y_t = torch.as_tensor(y, device=dev)
     w = torch.zeros(xt.shape[1], k, dtype=torch.float64, device=dev, requires_grad=True)
     b = torch.zeros(k, dtype=torch.float64, device=dev, requires_grad=True)
     opt = torch.optim.LBFGS(
-        [w, b],
-        lr=1,
-        max_iter=1000,
-        tolerance_grad=1e-10,
-        tolerance_change=1e-14,
-        history_size=20,
-        line_search_fn="strong_wolfe",
-    )
+        [w, b], lr=1, max_iter=2000, tolerance_grad=1e-10, tolerance_change=1e-14,
+        history_size=30, line_search_fn="strong_wolfe",
+    )  # fmt: skip
 
     def closure():
         opt.zero_grad()
-        loss = c * torch.nn.functional.cross_entropy(xt @ w + b, y, reduction="sum")
+        loss = c * torch.nn.functional.cross_entropy(xt_t @ w + b, y_t, reduction="sum")
         loss = loss + 0.5 * (w * w).sum()
         loss.backward()
         return loss
 
     opt.step(closure)
     with torch.no_grad():
-        return torch.softmax(xs @ w + b, dim=1).cpu().numpy()
+        return torch.softmax(xs_t @ w + b, dim=1).cpu().numpy()

@@ -101,8 +101,10 @@ def reduce_features(x: np.ndarray) -> np.ndarray:
     n, p = x.shape
     if p <= n:
         return np.asarray(x, dtype=np.float64)
-    x64 = np.asarray(x, dtype=np.float64)
-    gram = x64 @ x64.T
+    gram = np.zeros((n, n))
+    for start in range(0, p, 16384):  # float64 products without a float64 copy of x
+        block = np.asarray(x[:, start : start + 16384], dtype=np.float64)
+        gram += block @ block.T
     try:
         return np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:  # rank-deficient: keep the non-null eigen-directions
@@ -133,9 +135,13 @@ def pls_predict(
     n_components = min(n_components, z.shape[1], z.shape[0] - 1)
     cross = z.T @ y  # Z_k^T Y, updated as components are removed
     w_list, p_list, q_list, t_list = [], [], [], []
+    from scipy.linalg import eigh
+
+    m = cross.shape[1]
     for _ in range(n_components):
         gram = cross.T @ cross
-        vals, vecs = np.linalg.eigh(gram)
+        # Only the dominant eigenvector: far cheaper than a full decomposition.
+        vals, vecs = eigh(gram, subset_by_index=[m - 1, m - 1])
         if vals[-1] <= 1e-30 * max(1.0, float(np.abs(gram).max())):
             break  # nothing left to explain
         w = cross @ vecs[:, -1]
