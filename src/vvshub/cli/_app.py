@@ -29,6 +29,7 @@ _REGISTRARS = (
     "vvshub.cli.laws",
     "vvshub.cli.zoo",
     "vvshub.cli.report",
+    "vvshub.cli.score",
 )
 
 for _name in _REGISTRARS:

@@ -44,6 +44,8 @@ def _hint(exc: BaseException) -> str:
         (errors.CatalogLockedError, "wait for the other process to finish, then retry"),
         (errors.ModelNotFoundError, "list models with `vvshub models ls`"),
         (errors.UnknownArchitectureError, "list architectures with `vvshub zoo ls`"),
+        (errors.LayerNotFoundError, "list layers with `vvshub score MODEL --list-layers`"),
+        (errors.WeightsUnavailableError, "score random weights with `--weights random`"),
     ]
     for cls, hint in hints:
         if isinstance(exc, cls):
