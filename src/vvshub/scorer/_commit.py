@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 
+from vvshub.errors import BenchmarkDataError
+
 from vvshub.scorer._data import NeuralBenchmark
 from vvshub.scorer._metrics import (
     cross_validated_regression,
@@ -130,9 +132,14 @@ class FeatureBank:
 
 def _splits(bench: NeuralBenchmark, seed: int):
     n = len(bench.stimuli)
-    if bench.stratify is not None:
-        return stratified_shuffle_split(bench.stratify, n_splits=10, train_size=0.9, seed=seed)
-    return shuffle_split(n, n_splits=10, train_size=0.9, seed=seed)
+    try:
+        if bench.stratify is not None:
+            return stratified_shuffle_split(bench.stratify, n_splits=10, train_size=0.9, seed=seed)
+        return shuffle_split(n, n_splits=10, train_size=0.9, seed=seed)
+    except ValueError as exc:
+        raise BenchmarkDataError(
+            f"{bench.identifier} on {n} stimuli cannot be cross-validated: {exc}"
+        ) from None
 
 
 def commit_region(
@@ -159,9 +166,14 @@ def commit_region(
     """
     if select_on == "heldout":
         labels = bench.stratify or tuple("x" for _ in range(len(bench.stimuli)))
-        select_idx, report_idx = stratified_shuffle_split(
-            labels, n_splits=1, train_size=0.5, seed=seed
-        )[0]
+        try:
+            select_idx, report_idx = stratified_shuffle_split(
+                labels, n_splits=1, train_size=0.5, seed=seed
+            )[0]
+        except ValueError as exc:
+            raise BenchmarkDataError(
+                f"{bench.identifier}: cannot halve {len(labels)} stimuli for held-out selection: {exc}"
+            ) from None
         select_idx, report_idx = np.sort(select_idx), np.sort(report_idx)
         select_bench = bench.subset(select_idx, "select")
         report_bench = bench.subset(report_idx, "report")
