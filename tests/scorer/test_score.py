@@ -163,3 +163,21 @@ def test_cli_score_json_contract(cli, small_suite, vvshub_home):
     assert int(cells["n"].iloc[0]) == 16
     sql = cli("sql", "SELECT region, layer FROM scores WHERE model_id = 'test_resnet_timm_random_seed-0'", "--format", "json")
     assert len(json.loads(sql.out)) == 5
+
+
+@pytest.mark.slow
+def test_score_batch_on_local_ray_records_everything_and_resumes(small_suite, tmp_path, vvshub_home):
+    from vvshub.catalog import open_catalog
+    from vvshub.scorer._batch import batch_models, score_batch
+
+    manifest = tmp_path / "models.txt"
+    manifest.write_text("# two random timm models\ntimm/test_resnet\ntimm/test_convnext\n\n")
+    models = batch_models(manifest=manifest)
+    assert models == ["timm/test_resnet", "timm/test_convnext"]
+    out = score_batch(models, benchmarks="IT", weights="random", workers=2)
+    assert [m["status"] for m in out["models"]] == ["ok", "ok"], out
+    with open_catalog(vvshub_home / "catalog.duckdb", read_only=True) as cat:
+        rows = cat.query("SELECT model_id FROM scores WHERE region = 'IT' ORDER BY model_id")
+    assert list(rows["model_id"]) == ["test_convnext_timm_random_seed-0", "test_resnet_timm_random_seed-0"]
+    again = score_batch(models, benchmarks="IT", weights="random", workers=2)
+    assert again["skipped"] == 2 and all(m.get("resumed") for m in again["models"])
