@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BenchmarkDataError",
+    "BenchmarkFileNotFoundError",
     "BenchmarkNotFoundError",
     "CatalogError",
     "CatalogLockedError",
@@ -19,20 +21,17 @@ __all__ = [
     "FitDataError",
     "ImportDataError",
     "LayerError",
+    "LayerNotFoundError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
     "QueryError",
     "RecordError",
     "SchemaVersionError",
+    "StimulusDecodeError",
     "UnknownArchitectureError",
     "VariantError",
     "VvsHubError",
-    # scorer
-    "BenchmarkDataError",
-    "BenchmarkFileNotFoundError",
-    "LayerNotFoundError",
-    "StimulusDecodeError",
     "WeightsUnavailableError",
 ]
 

@@ -18,7 +18,9 @@ from .conftest import write_brainio
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("layer", ["blocks.1"])  # the middle one: neither first nor last wins by default
+@pytest.mark.parametrize(
+    "layer", ["blocks.1"]
+)  # the middle one: neither first nor last wins by default
 def test_brainio_suite_commits_the_generating_layer(tmp_path, tiny_net, layer):
     import vvshub
 
@@ -47,7 +49,9 @@ def test_brainio_reads_region_and_counts_from_the_files(tmp_path, tiny_net, monk
     with pytest.raises(BenchmarkFileNotFoundError, match="assy_movshon_FreemanZiemba2013"):
         brainio_suite(regions=("V1",))  # V1 lives in another assembly, absent here
     files = write_brainio(tmp_path, model=tiny_net, layer="blocks.1", n_stimuli=40)
-    _rewrite_nc(files["nc"], lambda da: da.assign_coords(region=("neuroid", ["IT"] * da.sizes["neuroid"])))
+    _rewrite_nc(
+        files["nc"], lambda da: da.assign_coords(region=("neuroid", ["IT"] * da.sizes["neuroid"]))
+    )
     with pytest.raises(BenchmarkDataError, match="no 'V4' neuroids; its regions: IT"):
         brainio_suite(regions=("V4",))
 
@@ -89,7 +93,9 @@ def test_bad_assemblies_are_refused_with_reasons(tmp_path, tiny_net):
         brainio_suite(tmp_path, regions=("IT",))
 
     files = write_brainio(tmp_path, model=tiny_net, layer="blocks.1", n_stimuli=16)
-    _rewrite_nc(files["nc"], lambda da: da.isel(presentation=np.flatnonzero(da.repetition.values == 0)))
+    _rewrite_nc(
+        files["nc"], lambda da: da.isel(presentation=np.flatnonzero(da.repetition.values == 0))
+    )
     with pytest.raises(BenchmarkDataError, match="at least 2 repetitions"):
         brainio_suite(tmp_path, regions=("IT",))
 
@@ -101,7 +107,7 @@ def test_bad_assemblies_are_refused_with_reasons(tmp_path, tiny_net):
         return da.assign_coords(stimulus_id=("presentation", ids))
 
     _rewrite_nc(files["nc"], rename_first)
-    with pytest.raises(BenchmarkDataError, match="stimulus ids do not match.*'zzz-not-in-csv'"):
+    with pytest.raises(BenchmarkDataError, match=r"stimulus ids do not match.*'zzz-not-in-csv'"):
         brainio_suite(tmp_path, regions=("IT",))
 
 
@@ -124,7 +130,7 @@ def test_unknown_layer_lists_the_valid_ones(tmp_path, tiny_net):
     import vvshub
 
     write_brainio(tmp_path, model=tiny_net, layer="blocks.1", n_stimuli=16)
-    with pytest.raises(LayerNotFoundError, match="blocks.0, blocks.1, blocks.2") as exc:
+    with pytest.raises(LayerNotFoundError, match=r"blocks\.0, blocks\.1, blocks\.2") as exc:
         vvshub.score(
             tiny_net,
             suite=f"brainio:{tmp_path}",

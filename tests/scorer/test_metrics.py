@@ -117,7 +117,11 @@ def test_cross_validated_pls_recovers_a_linear_population_and_not_noise():
 
     medians = []
     for tr, te in splits:
-        pred = PLSRegression(25, scale=False, max_iter=5000, tol=1e-12).fit(x[tr], y[tr]).predict(x[te])
+        pred = (
+            PLSRegression(25, scale=False, max_iter=5000, tol=1e-12)
+            .fit(x[tr], y[tr])
+            .predict(x[te])
+        )
         medians.append(np.median([pearsonr(pred[:, j], y[te, j])[0] for j in range(20)]))
     assert good.raw == pytest.approx(np.mean(medians), abs=1e-6)
 
@@ -133,8 +137,18 @@ def test_ceiling_equals_brute_force():
     # Brute force: loop over the halves, stimuli and neuroids with scipy.
     per_split = []
     for a, b in shuffle_split(n_rep, n_splits=10, train_size=0.5, seed=1):
-        ma = np.array([[trials[(stim == s) & np.isin(rep, a), j].mean() for j in range(m)] for s in range(n_stim)])
-        mb = np.array([[trials[(stim == s) & np.isin(rep, b), j].mean() for j in range(m)] for s in range(n_stim)])
+        ma = np.array(
+            [
+                [trials[(stim == s) & np.isin(rep, a), j].mean() for j in range(m)]
+                for s in range(n_stim)
+            ]
+        )
+        mb = np.array(
+            [
+                [trials[(stim == s) & np.isin(rep, b), j].mean() for j in range(m)]
+                for s in range(n_stim)
+            ]
+        )
         r = np.array([pearsonr(ma[:, j], mb[:, j])[0] for j in range(m)])
         per_split.append(np.median(2 * r / (1 + r)))
     assert ours.ceiling == pytest.approx(np.mean(per_split), abs=1e-12)
@@ -148,7 +162,8 @@ def test_ceiling_needs_two_repetitions():
 
 
 @pytest.mark.parametrize(
-    "method,expected", [("ratio_squared", 0.25), ("squared_over_ceiling", 0.2), ("ratio", 0.5), ("raw", 0.4)]
+    "method,expected",
+    [("ratio_squared", 0.25), ("squared_over_ceiling", 0.2), ("ratio", 0.5), ("raw", 0.4)],
 )
 def test_normalisations(method, expected):
     assert normalise(0.4, 0.8, method) == pytest.approx(expected)
@@ -197,12 +212,16 @@ def test_i2n_score_is_high_for_the_generating_model_and_ceiling_is_reliability()
             dist += [d] * 60
             choice += list(np.where(wrong, d, truth[i]))
     stim = np.array(stim)
-    trials = Trials(stimulus=stim, truth=truth[stim], distractor=np.array(dist), choice=np.array(choice))
+    trials = Trials(
+        stimulus=stim, truth=truth[stim], distractor=np.array(dist), choice=np.array(choice)
+    )
     good = i2n_score(probs, trials, truth)
     shuffled = i2n_score(probs[rng.permutation(n_img)], trials, truth)
     assert 0.3 < good.ceiling < 1
     assert good.raw > 0.3 and good.raw > shuffled.raw + 0.2
-    assert good.ceiled == pytest.approx(np.mean(good.per_split_raw / np.sqrt(good.per_split_ceiling)))
+    assert good.ceiled == pytest.approx(
+        np.mean(good.per_split_raw / np.sqrt(good.per_split_ceiling))
+    )
 
 
 def test_logistic_readout_equals_sklearn():

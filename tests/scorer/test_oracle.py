@@ -93,7 +93,9 @@ def test_i2n_agrees_with_brainscore(tmp_path):
     for i in range(n_img):
         for d in range(n_obj):
             if d != truth[i]:
-                wrong = rng.random(trials_per_pair) < human[i, d] / (human[i, d] + human[i, truth[i]])
+                wrong = rng.random(trials_per_pair) < human[i, d] / (
+                    human[i, d] + human[i, truth[i]]
+                )
                 stim += [i] * trials_per_pair
                 dist += [d] * trials_per_pair
                 choice += np.where(wrong, d, truth[i]).tolist()

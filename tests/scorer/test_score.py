@@ -85,7 +85,11 @@ def test_cache_cli_lists_and_collects(cli, vvshub_home):
 
     from vvshub.scorer import _cache
 
-    _cache.put("ab" * 32, np.zeros((4, 3), np.float32), {"model": "m", "layer": "l", "stimuli": "s", "features": "full"})
+    _cache.put(
+        "ab" * 32,
+        np.zeros((4, 3), np.float32),
+        {"model": "m", "layer": "l", "stimuli": "s", "features": "full"},
+    )
     out = cli("cache", "ls", "--json")
     assert out.code == 0 and out.json()[0]["layer"] == "l" and out.json()[0]["shape"] == [4, 3]
     assert cli("cache", "gc").code != 0  # says what to remove
@@ -124,7 +128,12 @@ def test_resolve_errors_are_clear():
 
 
 def test_pretrained_weights_offline_fail_clearly(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path), "VVSHUB_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(tmp_path),
+        "VVSHUB_HOME": str(tmp_path),
+    }
     proc = subprocess.run(
         [sys.executable, "-c", "from vvshub.cli import main; main()", "score", "timm/test_resnet", "--weights", "pretrained", "--no-record"],
         capture_output=True, text=True, env=env, timeout=300,
@@ -145,7 +154,9 @@ def test_cli_score_json_contract(cli, small_suite, vvshub_home):
     for entry in data["scores"].values():
         assert {"score", "raw", "ceiling", "layer"} <= set(entry)
         if entry["region"] != "behavior":  # the study's normalisation by default
-            assert entry["score"] == pytest.approx(min(1.0, max(0.0, entry["raw"]) ** 2 / entry["ceiling"] ** 2))
+            assert entry["score"] == pytest.approx(
+                min(1.0, max(0.0, entry["raw"]) ** 2 / entry["ceiling"] ** 2)
+            )
     assert data["scores"]["behavior"]["layer"] == "pre_logits"
     assert len(data["layer_scores"]) == 4 * 4  # test_resnet's four blocks x four regions
     from vvshub.catalog import open_catalog
@@ -155,18 +166,27 @@ def test_cli_score_json_contract(cli, small_suite, vvshub_home):
             "SELECT region, score, raw_score, ceiling, layer, source, n_params, is_random FROM scores "
             "WHERE model_id = 'test_resnet_timm_random_seed-0' ORDER BY region"
         )
-        cells = cat.query("SELECT count(*) AS n FROM layer_scores WHERE model_id = 'test_resnet_timm_random_seed-0'")
+        cells = cat.query(
+            "SELECT count(*) AS n FROM layer_scores WHERE model_id = 'test_resnet_timm_random_seed-0'"
+        )
     assert sorted(rows["region"]) == ["Behavioral", "IT", "V1", "V2", "V4"]
     assert set(rows["source"]) == {"vvshub-synthetic"} and rows["is_random"].all()
     assert rows["ceiling"].notna().all() and rows["raw_score"].notna().all()
     assert int(rows["n_params"].iloc[0]) == 469688
     assert int(cells["n"].iloc[0]) == 16
-    sql = cli("sql", "SELECT region, layer FROM scores WHERE model_id = 'test_resnet_timm_random_seed-0'", "--format", "json")
+    sql = cli(
+        "sql",
+        "SELECT region, layer FROM scores WHERE model_id = 'test_resnet_timm_random_seed-0'",
+        "--format",
+        "json",
+    )
     assert len(json.loads(sql.out)) == 5
 
 
 @pytest.mark.slow
-def test_score_batch_on_local_ray_records_everything_and_resumes(small_suite, tmp_path, vvshub_home):
+def test_score_batch_on_local_ray_records_everything_and_resumes(
+    small_suite, tmp_path, vvshub_home
+):
     from vvshub.catalog import open_catalog
     from vvshub.scorer._batch import batch_models, score_batch
 
@@ -178,6 +198,9 @@ def test_score_batch_on_local_ray_records_everything_and_resumes(small_suite, tm
     assert [m["status"] for m in out["models"]] == ["ok", "ok"], out
     with open_catalog(vvshub_home / "catalog.duckdb", read_only=True) as cat:
         rows = cat.query("SELECT model_id FROM scores WHERE region = 'IT' ORDER BY model_id")
-    assert list(rows["model_id"]) == ["test_convnext_timm_random_seed-0", "test_resnet_timm_random_seed-0"]
+    assert list(rows["model_id"]) == [
+        "test_convnext_timm_random_seed-0",
+        "test_resnet_timm_random_seed-0",
+    ]
     again = score_batch(models, benchmarks="IT", weights="random", workers=2)
     assert again["skipped"] == 2 and all(m.get("resumed") for m in again["models"])

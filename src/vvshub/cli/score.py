@@ -12,7 +12,9 @@ from vvshub.cli._common import CatalogOpt, JsonOpt, print_frame, print_json, pri
 _NORMALISATIONS = ("ratio_squared", "squared_over_ceiling", "ratio", "raw")
 _SELECT_ON = ("same", "heldout")
 
-cache_app = typer.Typer(help="The activation cache ($VVSHUB_HOME/activations).", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="The activation cache ($VVSHUB_HOME/activations).", no_args_is_help=True
+)
 
 
 def _choice(value: str, options: tuple[str, ...], option: str) -> str:
@@ -24,7 +26,9 @@ def _choice(value: str, options: tuple[str, ...], option: str) -> str:
 def score_cmd(
     model: Annotated[
         str,
-        typer.Argument(help="timm/NAME (a timm architecture), a zoo id (resnet18_w0.5_d30) or a hub id."),
+        typer.Argument(
+            help="timm/NAME (a timm architecture), a zoo id (resnet18_w0.5_d30) or a hub id."
+        ),
     ],
     benchmarks: Annotated[
         str, typer.Option(help="Comma-separated: V1, V2, V4, IT, behavior.")
@@ -39,7 +43,9 @@ def score_cmd(
     weights: Annotated[
         str, typer.Option(help="random, pretrained, or a hub id to load into the architecture.")
     ] = "pretrained",
-    revision: Annotated[str | None, typer.Option(help="Hub revision (ep10, a tag or commit).")] = None,
+    revision: Annotated[
+        str | None, typer.Option(help="Hub revision (ep10, a tag or commit).")
+    ] = None,
     normalisation: Annotated[
         str,
         typer.Option(
@@ -49,19 +55,26 @@ def score_cmd(
     ] = "ratio_squared",
     select_on: Annotated[
         str,
-        typer.Option(help="same: choose each region's layer on the reported images (the study); heldout: choose on one half, report the other."),
+        typer.Option(
+            help="same: choose each region's layer on the reported images (the study); heldout: choose on one half, report the other."
+        ),
     ] = "same",
     layers: Annotated[
-        str | None, typer.Option(help="Comma-separated candidate layers (default: the model's blocks).")
+        str | None,
+        typer.Option(help="Comma-separated candidate layers (default: the model's blocks)."),
     ] = None,
-    device: Annotated[str | None, typer.Option(help="cuda or cpu (default: CUDA when present).")] = None,
+    device: Annotated[
+        str | None, typer.Option(help="cuda or cpu (default: CUDA when present).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
     seed: Annotated[int, typer.Option(help="Seed of random weights and projections.")] = 0,
     model_id: Annotated[str | None, typer.Option(help="Catalog id for the scored weights.")] = None,
     list_layers: Annotated[
         bool, typer.Option("--list-layers", help="List the candidate layers and exit.")
     ] = False,
-    no_record: Annotated[bool, typer.Option("--no-record", help="Do not write to the catalog.")] = False,
+    no_record: Annotated[
+        bool, typer.Option("--no-record", help="Do not write to the catalog.")
+    ] = False,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -69,7 +82,10 @@ def score_cmd(
     from vvshub import scorer
 
     if list_layers:
-        names = scorer.list_layers(model, weights="random" if weights == "pretrained" and model.startswith("timm/") else weights)
+        names = scorer.list_layers(
+            model,
+            weights="random" if weights == "pretrained" and model.startswith("timm/") else weights,
+        )
         if json_out:
             print_json({"model": model, "layers": names})
         else:
@@ -118,7 +134,10 @@ def score_cmd(
             style="yellow",
         )
     if result.recorded is not None:
-        print_text(f"recorded in the catalog ({result.normalisation}, {result.scorer_version})", style="dim")
+        print_text(
+            f"recorded in the catalog ({result.normalisation}, {result.scorer_version})",
+            style="dim",
+        )
 
 
 def score_batch_cmd(
@@ -128,15 +147,21 @@ def score_batch_cmd(
     ] = None,
     where: Annotated[
         str | None,
-        typer.Option(help="SQL over the catalog's models table selecting model_id, e.g. \"arch = 'resnet18'\"."),
+        typer.Option(
+            help="SQL over the catalog's models table selecting model_id, e.g. \"arch = 'resnet18'\"."
+        ),
     ] = None,
     suite: Annotated[str, typer.Option(help="synthetic, brainio or brainio:DIR.")] = "synthetic",
-    benchmarks: Annotated[str, typer.Option(help="Comma-separated benchmarks.")] = "V1,V2,V4,IT,behavior",
+    benchmarks: Annotated[
+        str, typer.Option(help="Comma-separated benchmarks.")
+    ] = "V1,V2,V4,IT,behavior",
     weights: Annotated[str, typer.Option(help="random or pretrained (per model).")] = "pretrained",
     normalisation: Annotated[str, typer.Option(help="As for vvshub score.")] = "ratio_squared",
     select_on: Annotated[str, typer.Option(help="same or heldout.")] = "same",
     workers: Annotated[int, typer.Option(help="Local Ray workers.")] = 1,
-    ray_address: Annotated[str | None, typer.Option(help="Connect to this Ray cluster instead.")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Connect to this Ray cluster instead.")
+    ] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -179,13 +204,19 @@ def cache_ls(json_out: JsonOpt = False) -> None:
     cols = ["key", "model", "layer", "stimuli", "features", "bytes", "created_at"]
     df = pd.DataFrame(entries, columns=cols)
     df["key"] = df["key"].str[:12]
-    print_frame(df, title=f"{len(entries)} cached arrays, {sum(e['bytes'] for e in entries):,} bytes")
+    print_frame(
+        df, title=f"{len(entries)} cached arrays, {sum(e['bytes'] for e in entries):,} bytes"
+    )
 
 
 @cache_app.command("gc")
 def cache_gc(
-    max_bytes: Annotated[int | None, typer.Option(help="Remove the oldest entries until the cache fits.")] = None,
-    older_than_days: Annotated[float | None, typer.Option(help="Remove entries older than this.")] = None,
+    max_bytes: Annotated[
+        int | None, typer.Option(help="Remove the oldest entries until the cache fits.")
+    ] = None,
+    older_than_days: Annotated[
+        float | None, typer.Option(help="Remove entries older than this.")
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Remove everything.")] = False,
     json_out: JsonOpt = False,
 ) -> None:

@@ -88,7 +88,7 @@ def preprocessing_for(model: nn.Module, *, pretrained: bool) -> Preprocessing:
     size = int(cfg.get("input_size", (3, 224, 224))[-1])
     crop_pct = float(cfg.get("crop_pct", 0.875) or 0.875)
     return Preprocessing(
-        resize=int(round(size / crop_pct)),
+        resize=round(size / crop_pct),
         crop=size,
         mean=tuple(float(v) for v in cfg.get("mean", Preprocessing.mean)),  # type: ignore[arg-type]
         std=tuple(float(v) for v in cfg.get("std", Preprocessing.std)),  # type: ignore[arg-type]

@@ -143,7 +143,9 @@ def _parse_regions(benchmarks: Sequence[str] | str | None) -> list[str]:
     aliases = {"behaviour": "behavior", "behavioral": "behavior", "it": "IT"}
     for b in benchmarks:
         name = b.strip()
-        name = aliases.get(name.lower(), name.upper() if name.lower() in ("v1", "v2", "v4") else name)
+        name = aliases.get(
+            name.lower(), name.upper() if name.lower() in ("v1", "v2", "v4") else name
+        )
         if name not in REGIONS:
             raise BenchmarkNotFoundError(
                 f"unknown benchmark {b!r}; expected some of {', '.join(REGIONS)}"
@@ -185,7 +187,9 @@ class _Features:
         self.sha = _cache.weights_sha256(resolved.module)
 
     def get(self, stimuli: StimulusSet, layers: Sequence[str]) -> dict[str, tuple[np.ndarray, str]]:
-        sizes = layer_sizes(self.resolved.module, [x for x in layers if x != PRE_LOGITS], preprocessing=self.pre)
+        sizes = layer_sizes(
+            self.resolved.module, [x for x in layers if x != PRE_LOGITS], preprocessing=self.pre
+        )
         specs: dict[str, str] = {}
         projections: dict[str, SparseRandomProjection] = {}
         for layer in layers:
@@ -328,7 +332,9 @@ def score(
     regions = _parse_regions(benchmarks)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    resolved = resolve_model(model_or_id, weights=weights, revision=revision, seed=seed, model_id=model_id)
+    resolved = resolve_model(
+        model_or_id, weights=weights, revision=revision, seed=seed, model_id=model_id
+    )
     pre = preprocessing_for(resolved.module, pretrained=resolved.is_pretrained)
     candidates = list(layers) if layers else candidate_layers(resolved.module)
     timings["model"] = time.perf_counter() - t0

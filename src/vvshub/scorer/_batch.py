@@ -22,11 +22,21 @@ from vvshub.errors import BenchmarkDataError
 
 __all__ = ["batch_models", "score_batch"]
 
-_ENV = ("PYTHONPATH", "VVSHUB_HOME", "VVSHUB_CIFAR10_ZIP", "BRAINIO_HOME", "HF_HUB_OFFLINE", "HF_ENDPOINT")
+_ENV = (
+    "PYTHONPATH",
+    "VVSHUB_HOME",
+    "VVSHUB_CIFAR10_ZIP",
+    "BRAINIO_HOME",
+    "HF_HUB_OFFLINE",
+    "HF_ENDPOINT",
+)
 
 
 def batch_models(
-    *, manifest: str | Path | None = None, where: str | None = None, catalog: str | Path | None = None
+    *,
+    manifest: str | Path | None = None,
+    where: str | None = None,
+    catalog: str | Path | None = None,
 ) -> list[str]:
     """Entries to score: lines of a manifest file (``#`` comments), or catalog models matching
     a SQL condition on the ``models`` table (read-only)."""
@@ -135,7 +145,8 @@ def score_batch(
             remote = ray.remote(num_cpus=1)(_score_one)
             suite_ref = ray.put(the_suite)
             pending = [
-                remote.remote(m, suite_ref, options, str(catalog) if catalog else None) for m in todo
+                remote.remote(m, suite_ref, options, str(catalog) if catalog else None)
+                for m in todo
             ]
             state.parent.mkdir(parents=True, exist_ok=True)
             from vvshub._progress import track

@@ -213,7 +213,9 @@ def load_assembly(
     try:
         da = xr.open_dataarray(path)
     except (OSError, ValueError) as exc:
-        raise BenchmarkDataError(f"{str(path)!r} is not a readable NetCDF assembly ({exc})") from None
+        raise BenchmarkDataError(
+            f"{str(path)!r} is not a readable NetCDF assembly ({exc})"
+        ) from None
     with da:
         da = da.load()
     for dim in ("presentation", "neuroid"):
@@ -237,9 +239,7 @@ def load_assembly(
             lo, hi = spec.time_window
             keep = np.flatnonzero((starts >= lo) & (starts < hi))
             if not len(keep):
-                raise BenchmarkDataError(
-                    f"{str(path)!r}: no time bins start in [{lo}, {hi}) ms"
-                )
+                raise BenchmarkDataError(f"{str(path)!r}: no time bins start in [{lo}, {hi}) ms")
             da = da.isel(time_bin=keep)
         da = da.mean("time_bin")
     da = da.transpose("presentation", "neuroid")

@@ -10,6 +10,7 @@ and a rerun resumes from the entries already there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -26,7 +27,16 @@ from vvshub.constants import vvshub_home
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["CacheEntry", "cache_dir", "cache_key", "gc", "get", "list_entries", "put", "weights_sha256"]
+__all__ = [
+    "CacheEntry",
+    "cache_dir",
+    "cache_key",
+    "gc",
+    "get",
+    "list_entries",
+    "put",
+    "weights_sha256",
+]
 
 
 def cache_dir() -> Path:
@@ -141,11 +151,11 @@ def gc(
     keep = []
     for e in entries:
         age_days = None
-        try:
+        with contextlib.suppress(ValueError):  # an entry without a readable date is kept
             age_days = (now - dt.datetime.fromisoformat(e.created_at)).total_seconds() / 86400
-        except ValueError:
-            pass
-        if everything or (older_than_days is not None and age_days is not None and age_days > older_than_days):
+        if everything or (
+            older_than_days is not None and age_days is not None and age_days > older_than_days
+        ):
             removed.append(e)
         else:
             keep.append(e)

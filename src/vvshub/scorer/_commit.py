@@ -16,7 +16,6 @@ from typing import Literal
 import numpy as np
 
 from vvshub.errors import BenchmarkDataError
-
 from vvshub.scorer._data import NeuralBenchmark
 from vvshub.scorer._metrics import (
     cross_validated_regression,

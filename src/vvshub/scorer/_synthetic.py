@@ -27,7 +27,18 @@ __all__ = ["SYNTHETIC_VERSION", "Suite", "cifar10_zip", "synthetic_suite"]
 #: Bumped whenever the simulation changes (recorded as the benchmarks' version).
 SYNTHETIC_VERSION = "synthetic-v1"
 CIFAR_ENV = "VVSHUB_CIFAR10_ZIP"
-_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,9 @@ def _stimulus_set(path: Path, split: str, per_class: int, offset: int, name: str
             f"CIFAR-10 images not found at {str(path)!r}; set {CIFAR_ENV} to cifar10_jpg.zip",
             path=str(path),
         )
-    members = [f"{split}/{c}/{i:04d}.jpg" for c in _CLASSES for i in range(offset, offset + per_class)]
+    members = [
+        f"{split}/{c}/{i:04d}.jpg" for c in _CLASSES for i in range(offset, offset + per_class)
+    ]
     blobs = _read_members(str(path), tuple(members))
     labels = tuple(m.split("/")[1] for m in members)
     return StimulusSet(
@@ -96,7 +109,9 @@ def _hidden_network(seed: int):
     widths = (3, 16, 32, 64, 128)
     stages = []
     for i in range(4):
-        conv = nn.Conv2d(widths[i], widths[i + 1], 5 if i == 0 else 3, stride=2, padding=2 if i == 0 else 1)
+        conv = nn.Conv2d(
+            widths[i], widths[i + 1], 5 if i == 0 else 3, stride=2, padding=2 if i == 0 else 1
+        )
         with torch.no_grad():
             fan_in = conv.weight[0].numel()
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 os.environ.setdefault("BS_INSTALL_DEPENDENCIES", "no")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def main(path: str) -> None:
@@ -48,7 +49,9 @@ def main(path: str) -> None:
             dims=["presentation", "neuroid"],
         )
         metric = load_metric("pls", crossvalidation_kwargs=dict(stratification_coord="object_name"))
+        t0 = time.perf_counter()
         score = metric(source, target)
+        out["pls_seconds"] = time.perf_counter() - t0
         out["pls"] = float(score.values)
         out["pls_error"] = float(score.attrs["error"])
     if "trials" in d:
@@ -63,7 +66,9 @@ def main(path: str) -> None:
             },
             dims=["presentation", "neuroid"],
         )
+        t0 = time.perf_counter()
         ceiling = load_ceiling("internal_consistency")(assembly)
+        out["ceiling_seconds"] = time.perf_counter() - t0
         out["ceiling"] = float(ceiling.values)
     if "probabilities" in d:
         objects = [str(o) for o in d["objects"]]
@@ -90,7 +95,9 @@ def main(path: str) -> None:
             dims=["presentation"],
         )
         metric = load_metric("i2n")
+        t0 = time.perf_counter()
         score = metric(probs, target)
+        out["i2n_seconds"] = time.perf_counter() - t0
         ceiling = metric.ceiling(target)
         raw = score.raw.values if hasattr(score, "raw") else score.attrs["raw"].values
         c_raw = ceiling.raw.values if hasattr(ceiling, "raw") else ceiling.attrs["raw"].values
