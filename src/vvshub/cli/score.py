@@ -82,10 +82,8 @@ def score_cmd(
     from vvshub import scorer
 
     if list_layers:
-        names = scorer.list_layers(
-            model,
-            weights="random" if weights == "pretrained" and model.startswith("timm/") else weights,
-        )
+        # The layers are the architecture's: no need to fetch trained weights to list them.
+        names = scorer.list_layers(model, weights="random" if weights == "pretrained" else weights)
         if json_out:
             print_json({"model": model, "layers": names})
         else:
