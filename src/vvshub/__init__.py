@@ -23,9 +23,9 @@ _install_timm_hook()
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("catalog", "hub", "laws", "model_cards", "zoo")
+_SUBPACKAGES = ("catalog", "hub", "laws", "model_cards", "scorer", "zoo")
 #: Verbs re-exported from subpackages, loaded on first use: name -> module.
-_LAZY = {"push": "vvshub.hub", "pull": "vvshub.hub"}
+_LAZY = {"push": "vvshub.hub", "pull": "vvshub.hub", "score": "vvshub.scorer"}
 
 __all__ = [
     "__version__",
@@ -37,6 +37,8 @@ __all__ = [
     "model_cards",
     "pull",
     "push",
+    "score",
+    "scorer",
     "zoo",
 ]
 

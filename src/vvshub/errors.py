@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "BenchmarkDataError",
+    "BenchmarkFileNotFoundError",
     "BenchmarkNotFoundError",
     "CatalogError",
     "CatalogLockedError",
@@ -26,6 +28,7 @@ __all__ = [
     "ImportDataError",
     "IntegrityError",
     "LayerError",
+    "LayerNotFoundError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
@@ -36,6 +39,7 @@ __all__ = [
     "RepoIdError",
     "ResumeError",
     "SchemaVersionError",
+    "StimulusDecodeError",
     "SubsetError",
     "TrainingError",
     "TrainingOutOfMemoryError",
@@ -43,6 +47,7 @@ __all__ = [
     "UnsafeCheckpointError",
     "VariantError",
     "VvsHubError",
+    "WeightsUnavailableError",
 ]
 
 
@@ -373,3 +378,59 @@ class IntegrityError(CheckpointError):
 
 class UnsafeCheckpointError(CheckpointError):
     """A checkpoint that only arbitrary unpickling could read; vvshub refuses to load it."""
+
+
+class BenchmarkDataError(VvsHubError, ValueError):
+    """Benchmark data that cannot be scored: ids that don't match, NaN responses, too few
+    repetitions for a ceiling, a malformed assembly."""
+
+
+class BenchmarkFileNotFoundError(BenchmarkDataError, FileNotFoundError):
+    """A benchmark file is missing where Brain-Score would keep it.
+
+    Attributes:
+        path: where the file was expected.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:  # OSError would format its own way
+        return self.args[0] if self.args else ""
+
+
+class StimulusDecodeError(BenchmarkDataError):
+    """A stimulus image cannot be decoded.
+
+    Attributes:
+        stimulus_id: the image.
+    """
+
+    def __init__(self, message: str, *, stimulus_id: str | None = None) -> None:
+        super().__init__(message)
+        self.stimulus_id = stimulus_id
+
+
+class LayerNotFoundError(VvsHubError, LookupError):
+    """A layer name that the model does not have.
+
+    Attributes:
+        layer: the name asked for.
+        valid: the layer names that do exist.
+    """
+
+    def __init__(self, message: str, *, layer: str | None = None, valid=()) -> None:
+        super().__init__(message)
+        self.layer = layer
+        self.valid = list(valid)
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+class WeightsUnavailableError(VvsHubError, OSError):
+    """Weights that cannot be obtained here (offline, or the hub is not available)."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""

@@ -31,6 +31,7 @@ _REGISTRARS = (
     "vvshub.cli.train",
     "vvshub.cli.hub",
     "vvshub.cli.report",
+    "vvshub.cli.score",
 )
 
 for _name in _REGISTRARS:

@@ -45,6 +45,8 @@ def _hint(exc: BaseException) -> str:
         (errors.NotPublishedError, "list published models with `vvshub hub ls`"),
         (errors.ModelNotFoundError, "list models with `vvshub models ls`"),
         (errors.UnknownArchitectureError, "list architectures with `vvshub zoo ls`"),
+        (errors.LayerNotFoundError, "list layers with `vvshub score MODEL --list-layers`"),
+        (errors.WeightsUnavailableError, "score random weights with `--weights random`"),
     ]
     for cls, hint in hints:
         if isinstance(exc, cls):
