@@ -183,7 +183,7 @@ def run_quickstart(
     from vvshub.catalog import import_reference
     from vvshub.laws import paper_fits, predict
     from vvshub.report import build_report, local_cards, mini_zoo_law
-    from vvshub.trainer import train
+    from vvshub.trainer import run_dir_for, train
 
     started = time.monotonic()
     steps: dict[str, str] = {}
@@ -195,7 +195,9 @@ def run_quickstart(
     say(f"2/7 training the mini zoo ({len(plan.widths) * len(plan.samples_per_class)} models)")
     trained = []
     for cfg in track(plan.configs(), description="training"):
-        result = train(cfg, resume=True, catalog=catalog)
+        folder = run_dir_for(cfg)  # a run started before continues; a finished one is reused
+        started_before = folder.is_dir() and any(folder.iterdir())
+        result = train(cfg, resume=started_before, catalog=catalog)
         trained.append(result.model_id)
         say(f"    {result.model_id}: top-1 {result.acc:.3f}")
     steps["train"] = "done"
