@@ -23,6 +23,7 @@ __all__ = [
     "QueryError",
     "RecordError",
     "SchemaVersionError",
+    "SuggestError",
     "UnknownArchitectureError",
     "VariantError",
     "VvsHubError",
@@ -174,3 +175,8 @@ class NotFittedError(VvsHubError, ValueError, AttributeError):
 
 class ConvergenceWarning(UserWarning):
     """A numerical fit stopped before it converged; its result may be unreliable."""
+
+
+class SuggestError(VvsHubError, ValueError):
+    """``laws suggest`` cannot plan: a budget below every candidate, a target outside the
+    law's variables, candidates without cost or inputs."""

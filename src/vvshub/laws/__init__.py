@@ -42,6 +42,16 @@ from vvshub.laws._paper import (
 )
 from vvshub.laws._selections import PAPER_SELECTIONS, Selection, selection
 from vvshub.laws._solver import huber, objective
+from vvshub.laws._suggest import (
+    SuggestedRun,
+    Suggestion,
+    Target,
+    grid_candidates,
+    parse_target,
+    suggest_runs,
+    write_sweep,
+)
+from vvshub.laws._suggest_backtest import BacktestRun, SuggestBacktest, backtest_suggest
 
 __all__ = [
     "FORMS",
@@ -50,6 +60,7 @@ __all__ = [
     "Allocation",
     "Backtest",
     "BacktestRow",
+    "BacktestRun",
     "ComputeRelation",
     "Form",
     "JointScalingLaw",
@@ -61,18 +72,27 @@ __all__ = [
     "Selection",
     "ShiftedPowerLaw",
     "SqlFit",
+    "SuggestBacktest",
+    "SuggestedRun",
+    "Suggestion",
+    "Target",
     "allocation",
     "backtest",
+    "backtest_suggest",
     "compute_relation",
     "fit_compute_relation",
     "fit_law",
     "fit_sql",
     "get_form",
+    "grid_candidates",
     "huber",
     "misalignment",
     "objective",
     "paper_fits",
+    "parse_target",
     "predict",
     "read_selection",
     "selection",
+    "suggest_runs",
+    "write_sweep",
 ]
