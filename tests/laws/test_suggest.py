@@ -42,17 +42,28 @@ RESNET_CANDIDATES = (
 # ----------------------------------------------------------------------------- numerics
 
 
-def test_linear_gains_match_direct_inverses():
+def test_linear_gains_match_the_direct_sandwich():
     rng = np.random.default_rng(0)
     J = rng.normal(size=(40, 3))
-    M = J.T @ J
+    f = rng.uniform(0.5, 5.0, size=40)
+    A, B = (J * f[:, None]).T @ J, J.T @ J
     g = rng.normal(size=3)
     cand = rng.normal(size=(5, 3))
-    var, gain = linear_gains(M, g, cand)
-    assert var == pytest.approx(g @ np.linalg.inv(M) @ g, rel=1e-8)
-    for j, gj in zip(cand, gain, strict=True):
-        after = g @ np.linalg.inv(M + np.outer(j, j)) @ g
-        assert gj == pytest.approx(var - after, rel=1e-6)
+    fc = rng.uniform(0.1, 5.0, size=5)
+
+    def sandwich(A, B):
+        Ai = np.linalg.inv(A)
+        return g @ Ai @ B @ Ai @ g
+
+    var, gain = linear_gains(A, B, g, cand, fc)
+    assert var == pytest.approx(sandwich(A, B), rel=1e-8)
+    for j, w, gj in zip(cand, fc, gain, strict=True):
+        after = sandwich(A + w * np.outer(j, j), B + np.outer(j, j))
+        assert gj == pytest.approx(var - after, abs=1e-6 * var)  # ridge of 1e-10 in A
+    # with equal densities the sandwich is the Gauss–Newton inverse, and a run always helps
+    var1, gain1 = linear_gains(B, B, g, cand, np.ones(5))
+    assert var1 == pytest.approx(g @ np.linalg.inv(B) @ g, rel=1e-8)
+    assert (gain1 > 0).all()
 
 
 def test_target_gradient_matches_the_analytic_one():
