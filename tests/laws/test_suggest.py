@@ -193,6 +193,25 @@ def test_grid_costs_match_the_study_catalog(reference_catalog):
     assert (grid.cost == grid.total_flops).all()
 
 
+def test_grid_runs_get_the_next_untrained_seed(reference_catalog):
+    from vvshub.laws._suggest import next_seeds
+
+    grid = grid_candidates(
+        archs=("resnet18", "resnetflexfilters-f-1-16-20-11"),
+        datasets=("imagenet",),
+        samples_per_class=(10, 30),
+    )
+    labels = set(next_seeds(grid).label)
+    # the study trained resnet18 on 10 images per class with seeds 0-2, on 30 with seed 0,
+    # and the width-scaled ResNets on the full data only
+    assert labels == {
+        "resnet18_imagenet_10_seed-3",
+        "resnet18_imagenet_30_seed-1",
+        "resnetflexfilters-f-1-16-20-11_imagenet_10_seed-0",
+        "resnetflexfilters-f-1-16-20-11_imagenet_30_seed-0",
+    }
+
+
 def test_grid_refuses_an_unknown_dataset():
     with pytest.raises(SuggestError, match=r"'places'.*imagenet, ecoset"):
         grid_candidates(archs=("resnet18",), datasets=("places",))

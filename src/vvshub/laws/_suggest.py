@@ -252,6 +252,32 @@ def grid_candidates(
     return pd.DataFrame(rows)
 
 
+#: The largest seed of each controlled configuration already in the catalog.
+_SEEDS_SQL = (
+    "SELECT arch, dataset, samples_per_class, max(seed) AS seed FROM models "
+    "WHERE NOT is_pretrained AND NOT is_random AND NOT is_ssl AND NOT is_adv "
+    "AND NOT is_ablation GROUP BY arch, dataset, samples_per_class"
+)
+
+
+def next_seeds(grid: pd.DataFrame, *, catalog: Location = None) -> pd.DataFrame:
+    """Give each grid run the next seed its configuration has not been trained with.
+
+    A configuration the catalog already holds (seeds 0-2 for many of the study's) becomes
+    a new replicate at the next seed, so a plan never repeats a trained model; labels
+    follow the study's ids, ``{arch}_{dataset}_{spc|full}_seed-{k}``.
+    """
+    from vvshub.catalog import open_catalog
+
+    with open_catalog(catalog, read_only=True) as cat:
+        taken = cat.query(_SEEDS_SQL)
+    merged = grid.merge(taken, on=["arch", "dataset", "samples_per_class"], how="left")
+    seed = merged["seed"].fillna(-1).astype(int) + 1
+    spc = merged["samples_per_class"].map(lambda v: str(int(v)) if v else "full")
+    labels = merged["arch"] + "_" + merged["dataset"] + "_" + spc + "_seed-" + seed.astype(str)
+    return merged.assign(seed=seed, label=labels)
+
+
 def sql_candidates(
     query: str, *, params: tuple[Any, ...] = (), catalog: Location = None
 ) -> pd.DataFrame:
@@ -612,11 +638,10 @@ def suggest_runs(
     if spec.n_inputs == 1 and x_column is None:
         x_column = infer_x_column(frame)
     if isinstance(candidates, str):
-        cands = (
-            grid_candidates()
-            if candidates.strip().lower() == "grid"
-            else sql_candidates(candidates, catalog=catalog)
-        )
+        if candidates.strip().lower() == "grid":
+            cands = next_seeds(grid_candidates(), catalog=catalog)
+        else:
+            cands = sql_candidates(candidates, catalog=catalog)
     else:
         cands = candidates.reset_index(drop=True)
         if "cost" not in cands.columns:
@@ -863,7 +888,7 @@ def write_sweep(
             {
                 "arch": str(run.info["arch"]),
                 "samples_per_class": spc if spc > 0 else "full",
-                "seed": int(run.info.get("seed") or seed),
+                "seed": int(run.info["seed"]) if run.info.get("seed") is not None else seed,
                 "dataset": data.get(ds, ds),
                 "dataset_name": ds,
             }
