@@ -379,3 +379,13 @@ def test_cli_errors_are_one_line(cli, reference_catalog):
     res = cli("laws", "suggest", "--sql", RESNET_NEURAL, "--budget", "1e19",
               "--target", "allocation", "--candidates", RESNET_CANDIDATES)  # fmt: skip
     assert res.code == 1 and "allocation needs the joint" in res.err
+
+
+def test_cli_backtest_prints_ratios(cli, reference_catalog):
+    res = cli("laws", "suggest", "--sql", RESNET_NEURAL, "--budget", "1e17", "--backtest",
+              "--seeds", "1", "--max-runs", "1", "--bootstrap", "20", "--shortlist", "1",
+              "--json")  # fmt: skip
+    assert res.code == 0, res.err
+    d = res.json()
+    assert {r["strategy"] for r in d["rows"]} == {"suggest", "random", "largest", "none"}
+    assert set(d["ratios"]) == {"random_over_suggest", "largest_over_suggest", "none_over_suggest"}

@@ -44,6 +44,13 @@ _DEFAULT_EPOCHS = 100
 
 TargetKind = Literal["flops", "param", "allocation"]
 
+#: What the backtest found (benchmarks/laws_suggest.py; README), said with every plan.
+BACKTEST_CAVEAT = (
+    "widths are expected under the current law; in backtests on the study's compute -> "
+    "neural models, realised bands after such plans were no narrower than after equal-cost "
+    "random picks (see the README's numbers)"
+)
+
 
 @dataclass(frozen=True)
 class Target:
@@ -792,6 +799,7 @@ def _suggestion(
             )
         )
     notes = list(notes)
+    notes.append(BACKTEST_CAVEAT)
     if any(not r.confirmed for r in runs):
         notes.append(
             "bootstrap refits could not tell some runs' gain from Monte Carlo noise "
