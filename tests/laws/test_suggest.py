@@ -270,6 +270,11 @@ def test_suggest_needs_a_cost_column(reference_catalog):
         _suggest(candidates="SELECT model_id FROM models LIMIT 3")
 
 
+def test_suggest_refuses_candidates_that_are_all_in_the_fit(reference_catalog):
+    with pytest.raises(SuggestError, match="already in the fit"):
+        _suggest(candidates=RESNET_NEURAL.replace("any_value(total_flops) AS x", "1 AS cost"))
+
+
 def test_suggest_takes_a_frame_of_candidates_and_drops_fitted_models(reference_catalog):
     from vvshub.catalog import open_catalog
 

@@ -721,6 +721,11 @@ def _usable(
         if dup.any():
             notes.append(f"{int(dup.sum())} candidates are already in the fit; left out")
             cands = cands[~dup]
+            if cands.empty:
+                raise SuggestError(
+                    f"all {n0} candidates are already in the fit; offer runs or models it "
+                    "does not hold"
+                )
     X, cost = candidate_inputs(cands, spec, x_column=x_column)
     ok = np.isfinite(cost) & (cost > 0)
     ok &= np.all(np.isfinite(X.reshape(len(cost), -1)) & (X.reshape(len(cost), -1) > 0), axis=1)
