@@ -25,7 +25,9 @@ score at a compute, one parameter, or the allocation exponent):
    step share the resamples and the outcome draws (common random numbers), so their
    differences are not swamped by Monte Carlo noise.
 3. **Greedy under the budget.** Each step takes the shortlisted run with the largest band
-   reduction per FLOP that still fits the remaining budget, then conditions on it.
+   reduction per FLOP (or in absolute terms, whichever rule's linearised plan ends
+   narrower: see :func:`_greedy_mode`) that still fits the remaining budget, then
+   conditions on it.
 
 An outcome is the current law's prediction plus one of ``Q`` quantiles of the residuals of
 the ``k`` fitted rows nearest to the run (the local noise): each hypothetical run
