@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from vvshub._progress import track
 from vvshub.errors import SuggestError
 from vvshub.laws._allocation import ComputeRelation, fit_compute_relation
 from vvshub.laws._api import Location, frame_inputs, read_selection
@@ -232,7 +233,7 @@ def grid_candidates(
         )
     names = list(archs) if archs is not None else zoo.list_archs()
     rows = []
-    for arch in names:
+    for arch in track(names, description="counting architectures", total=len(names)):
         n_params, flops, family, epochs = _arch_count(arch)
         for ds in datasets:
             n_classes, n_full = STUDY_DATASETS[ds]

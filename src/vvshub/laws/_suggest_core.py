@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vvshub._progress import track
 from vvshub.laws._forms import Form
 from vvshub.laws._solver import Problem
 
@@ -181,7 +182,6 @@ def plan(
     delta: float = 1e-3,
     level: float = 0.95,
     max_iter: int = 30,
-    progress: Callable[[int], None] | None = None,
 ) -> Plan:
     """Choose runs greedily under ``budget``; see the module docstring for the method.
 
@@ -202,7 +202,6 @@ def plan(
         level: band coverage.
         max_iter: iteration cap of each warm-started refit (one added run moves a
             replicate's optimum little: they converge in about 7-25 iterations).
-        progress: called with the step number after each step.
 
     Returns:
         The :class:`Plan`.
@@ -256,7 +255,7 @@ def plan(
     th_null, width_null = th_now, width_now
     spent = 0.0
     stop = "max-runs reached"
-    for step in range(max_runs):
+    for step in track(range(max_runs), description="planning runs", total=max_runs):
         avail = np.ones(m_cand, dtype=bool)
         avail[chosen] = False
         avail &= cost <= budget - spent
@@ -308,8 +307,6 @@ def plan(
         width_null = float(widths[best])
         chosen.append(i)
         spent += float(cost[i])
-        if progress is not None:
-            progress(step + 1)
     return Plan(
         steps=tuple(steps),
         width_now=width_now,
