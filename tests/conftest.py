@@ -35,9 +35,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
+#: Variables that say where the test data lives (read by the fixtures), not how vvshub behaves.
+TEST_DATA_VARIABLES = frozenset({"VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP"})
+
+
 @pytest.fixture(autouse=True)
 def vvshub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty VVSHUB_HOME and no progress bars."""
+    """Every test gets its own empty VVSHUB_HOME, no progress bars, and no other ``VVSHUB_*``
+    setting from the caller's shell (``VVSHUB_DEBUG=1`` would turn one-line errors into
+    tracebacks, ``VVSHUB_ORG`` would rename repos ...)."""
+    for name in list(os.environ):
+        if name.startswith("VVSHUB_") and name not in TEST_DATA_VARIABLES:
+            monkeypatch.delenv(name)
     home = tmp_path / "vvshub-home"
     monkeypatch.setenv("VVSHUB_HOME", str(home))
     monkeypatch.setenv("VVSHUB_NO_PROGRESS", "1")

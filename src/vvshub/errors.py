@@ -13,10 +13,13 @@ __all__ = [
     "BenchmarkNotFoundError",
     "CatalogError",
     "CatalogLockedError",
+    "CatalogUnreachableError",
     "CheckpointError",
     "ConvergenceWarning",
+    "CountError",
     "FitDataError",
     "ImportDataError",
+    "LayerError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
@@ -180,3 +183,26 @@ class ConvergenceWarning(UserWarning):
 class SuggestError(VvsHubError, ValueError):
     """``laws suggest`` cannot plan: a budget below every candidate, a target outside the
     law's variables, candidates without cost or inputs."""
+
+
+class CountError(VvsHubError, ValueError):
+    """Counting parameters or compute was asked something impossible (an image size that is not
+    a positive integer, one the architecture cannot take, a negative count, an unknown method)."""
+
+
+class LayerError(VvsHubError, ValueError):
+    """A layer or parameter name with no counterpart in the other naming (study <-> timm)."""
+
+
+class CatalogUnreachableError(CatalogError, ConnectionError):
+    """A remote catalog (``http(s)://`` or ``hf://``) could not be fetched and no cached copy exists.
+
+    Attributes:
+        url: what was being fetched.
+        reason: why, in a few words ("connection refused", "HTTP 404").
+    """
+
+    def __init__(self, message: str, *, url: str, reason: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason

@@ -29,6 +29,7 @@ _REGISTRARS = (
     "vvshub.cli.laws",
     "vvshub.cli.laws_suggest",
     "vvshub.cli.zoo",
+    "vvshub.cli.report",
 )
 
 for _name in _REGISTRARS:
@@ -47,10 +48,24 @@ def _root(
         raise typer.Exit()
 
 
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kw: object
+) -> None:
+    """A warning as one ``warning: …`` line on stderr (not Python's file:line and source)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(f"warning: {message}"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a vvshub error becomes one styled line and exit code 1."""
+    import warnings
+
     try:
-        app(args=argv, standalone_mode=True)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            app(args=argv, standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_json
+from vvshub._format import format_number
+from vvshub.cli._common import CatalogOpt, JsonOpt, print_json, print_text, print_warning
 
 T = TypeVar("T")
 
@@ -61,24 +61,17 @@ def _with_warnings(fn: Callable[[], T]) -> T:
     """Run ``fn``; print each warning it raised as one line on stderr."""
     import warnings
 
-    from rich.console import Console
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn()
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
     for w in caught:
         kind = "convergence" if w.category.__name__ == "ConvergenceWarning" else "warning"
-        console.print(f"[bold yellow]{kind}:[/] {w.message}")
+        print_warning(str(w.message), kind=kind)
     return result
 
 
 def _fmt(v: float, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-        return f"{v:.3g}"
-    return f"{v:.{digits}f}"
+    return format_number(v, digits=digits, missing="—")
 
 
 @laws_app.command("fit")
@@ -128,7 +121,7 @@ def fit_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from vvshub.laws._plot import plain_formula, short_number
+    from vvshub.laws import plain_formula, short_number
 
     console = Console()
     f = result.fit
@@ -156,8 +149,7 @@ def fit_cmd(
 
 
 def _paper_rows(fits: dict[str, Any], alloc: Any) -> list[tuple[str, str, str]]:
-    from vvshub.laws import PAPER_REPORTED
-    from vvshub.laws._plot import plain_formula
+    from vvshub.laws import PAPER_REPORTED, plain_formula
 
     symbols = {"compute": "C", "params": "N", "samples": "D"}
     rows = []
@@ -249,13 +241,10 @@ def plot_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Plot data, fitted law and bootstrap band (log-x), or the paper's figures with --paper."""
-    from rich.console import Console
-
     if paper == (sql is not None):
         raise typer.BadParameter("give either --sql QUERY or --paper", param_hint="--sql/--paper")
     if paper:
-        from vvshub.laws import allocation, compute_relation, paper_fits
-        from vvshub.laws._plot import plot_paper
+        from vvshub.laws import allocation, compute_relation, paper_fits, plot_paper
 
         fits = _with_warnings(lambda: paper_fits(catalog=catalog, n_bootstrap=bootstrap))
         alloc = (
@@ -265,8 +254,7 @@ def plot_cmd(
         )
         written = plot_paper(fits, alloc, output)
     else:
-        from vvshub.laws import fit_sql
-        from vvshub.laws._plot import plot_fit
+        from vvshub.laws import fit_sql, plot_fit
 
         if output.suffix.lower() not in (".png", ".svg"):
             raise typer.BadParameter("output must end in .png or .svg", param_hint="-o")
@@ -276,7 +264,7 @@ def plot_cmd(
         )
         written = [plot_fit(res, output, x_label=x_label, symbol=symbol, title=title)]
     for path in written:
-        Console().print(f"wrote {path}", highlight=False)
+        print_text(f"wrote {path}")
 
 
 @laws_app.command("backtest")
@@ -314,6 +302,7 @@ def backtest_cmd(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
         title=f"backtest: fit on {bt.fit.n_rows} rows, {len(bt.rows)} largest held out",
@@ -323,8 +312,8 @@ def backtest_cmd(
         table.add_column(col, justify="left" if col == "model" else "right")
     for r in bt.rows:
         table.add_row(
-            r.label,
-            f"{r.compute:.3g}",
+            Text(str(r.label)),
+            _fmt(r.compute),
             _fmt(r.score),
             _fmt(r.predicted),
             f"[{_fmt(r.low)}, {_fmt(r.high)}]",
@@ -359,6 +348,7 @@ def predict_cmd(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(highlight=False)
     console.print(f"[bold]At C = {flops:.3g} FLOPs[/]")
@@ -382,13 +372,10 @@ def predict_cmd(
         for col in ("model", "total_flops", "neural", "behaviour"):
             table.add_column(col, justify="left" if col == "model" else "right")
         for m in pred.nearest:
-            table.add_row(
-                m.model_id, f"{m.total_flops:.3g}", f"{m.neural:.4f}", f"{m.behavior:.4f}"
-            )
+            table.add_row(Text(m.model_id), _fmt(m.total_flops), _fmt(m.neural), _fmt(m.behavior))
         console.print(table)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     for w in pred.warnings:
-        err.print(f"[bold yellow]warning:[/] {w}")
+        print_warning(str(w))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_frame, print_json
+from vvshub.cli._common import (
+    CatalogOpt,
+    JsonOpt,
+    print_fields,
+    print_frame,
+    print_json,
+    print_text,
+)
 
 models_app = typer.Typer(help="Browse the catalog's models.", no_args_is_help=True)
 
@@ -28,10 +35,13 @@ def ls_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """List models with their mean neural and behavioural alignment."""
-    from vvshub.catalog import list_models, open_catalog
+    from vvshub.catalog import list_models, open_catalog, suggest_filters
 
     with open_catalog(catalog, read_only=True) as cat:
         df = list_models(cat, arch=arch, dataset=dataset, family=family, where=where)
+        if df.empty:
+            filters = {"arch": arch, "dataset": dataset, "family": family}
+            _say_why_empty(filters, suggest_filters(cat, **filters))
     if json_out:
         print_json(df.to_dict(orient="records"))
         return
@@ -46,6 +56,26 @@ def ls_cmd(
         "behavior",
     ]
     print_frame(df[columns].rename(columns={"samples_per_class": "spc"}), title=f"{len(df)} models")
+
+
+_FILTER_COLUMN = {"arch": "arch", "dataset": "dataset", "family": "arch_family"}
+
+
+def _say_why_empty(filters: dict[str, str | None], suggestions: dict[str, list[str]]) -> None:
+    """On stderr: which filter matches no model, and the closest values the catalog has."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not suggestions:
+        console.print(Text("no model matches these filters together; drop one to see more"))
+    for name, close in suggestions.items():
+        if close:
+            hint = f"closest: {', '.join(close)}"
+        else:
+            column = _FILTER_COLUMN[name]
+            hint = f'list them with `vvshub sql "SELECT DISTINCT {column} FROM models"`'
+        console.print(Text(f"no model has --{name} {filters[name]!r}; {hint}"))
 
 
 @models_app.command("show")
@@ -69,10 +99,8 @@ def show_cmd(
 
 def _render_detail(detail: dict) -> None:
     import pandas as pd
-    from rich.console import Console
 
-    console = Console()
-    console.print(f"[bold]{detail['model_id']}[/]  aliases: {', '.join(detail['aliases'])}")
+    print_text(f"{detail['model_id']}  aliases: {', '.join(detail['aliases'])}", style="bold")
     model = detail["model"]
     if model:
         keys = [
@@ -89,27 +117,9 @@ def _render_detail(detail: dict) -> None:
             "count_convention",
             "source",
         ]
-        for k in keys:
-            value = model.get(k)
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and abs(value) >= 1e12
-            ):
-                text = f"{value:.4g}"
-            elif (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and float(value).is_integer()
-            ):
-                text = f"{value:,.0f}"
-            elif isinstance(value, float):
-                text = f"{value:.4f}"
-            else:
-                text = str(value)
-            console.print(f"  {k:<18}{text}")
+        print_fields({k: model.get(k) for k in keys})
     else:
-        console.print("  [dim]no metadata: known only from its published checkpoints[/]")
+        print_text("  no metadata: known only from its published checkpoints", style="dim")
     if detail["scores"]:
         print_frame(
             pd.DataFrame(detail["scores"])[
@@ -120,7 +130,7 @@ def _render_detail(detail: dict) -> None:
     ckpts = detail["checkpoints"]
     if ckpts:
         bench = [c["epoch"] for c in ckpts if c["is_benchmarked"]]
-        console.print(
+        print_text(
             f"  {len(ckpts)} checkpoints, epochs {ckpts[0]['epoch']}–{ckpts[-1]['epoch']}"
             + (f", benchmarked epoch {bench[0]}" if bench else "")
         )

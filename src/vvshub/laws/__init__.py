@@ -40,6 +40,14 @@ from vvshub.laws._paper import (
     paper_fits,
     predict,
 )
+from vvshub.laws._plot import (
+    draw_law,
+    formula,
+    plain_formula,
+    plot_fit,
+    plot_paper,
+    short_number,
+)
 from vvshub.laws._selections import PAPER_SELECTIONS, Selection, selection
 from vvshub.laws._solver import huber, objective
 from vvshub.laws._suggest import (
@@ -80,9 +88,11 @@ __all__ = [
     "backtest",
     "backtest_suggest",
     "compute_relation",
+    "draw_law",
     "fit_compute_relation",
     "fit_law",
     "fit_sql",
+    "formula",
     "get_form",
     "grid_candidates",
     "huber",
@@ -90,9 +100,13 @@ __all__ = [
     "objective",
     "paper_fits",
     "parse_target",
+    "plain_formula",
+    "plot_fit",
+    "plot_paper",
     "predict",
     "read_selection",
     "selection",
+    "short_number",
     "suggest_runs",
     "write_sweep",
 ]
