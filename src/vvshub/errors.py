@@ -41,6 +41,7 @@ __all__ = [
     "SchemaVersionError",
     "StimulusDecodeError",
     "SubsetError",
+    "SuggestError",
     "TrainingError",
     "TrainingOutOfMemoryError",
     "UnknownArchitectureError",
@@ -434,3 +435,8 @@ class WeightsUnavailableError(VvsHubError, OSError):
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""
+
+
+class SuggestError(VvsHubError, ValueError):
+    """``laws suggest`` cannot plan: a budget below every candidate, a target outside the
+    law's variables, candidates without cost or inputs."""

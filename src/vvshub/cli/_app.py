@@ -27,6 +27,7 @@ _REGISTRARS = (
     "vvshub.cli.catalog",
     "vvshub.cli.models",
     "vvshub.cli.laws",
+    "vvshub.cli.laws_suggest",
     "vvshub.cli.zoo",
     "vvshub.cli.train",
     "vvshub.cli.hub",

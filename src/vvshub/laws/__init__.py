@@ -50,6 +50,16 @@ from vvshub.laws._plot import (
 )
 from vvshub.laws._selections import PAPER_SELECTIONS, Selection, selection
 from vvshub.laws._solver import huber, objective
+from vvshub.laws._suggest import (
+    SuggestedRun,
+    Suggestion,
+    Target,
+    grid_candidates,
+    parse_target,
+    suggest_runs,
+    write_sweep,
+)
+from vvshub.laws._suggest_backtest import BacktestRun, SuggestBacktest, backtest_suggest
 
 __all__ = [
     "FORMS",
@@ -58,6 +68,7 @@ __all__ = [
     "Allocation",
     "Backtest",
     "BacktestRow",
+    "BacktestRun",
     "ComputeRelation",
     "Form",
     "JointScalingLaw",
@@ -69,8 +80,13 @@ __all__ = [
     "Selection",
     "ShiftedPowerLaw",
     "SqlFit",
+    "SuggestBacktest",
+    "SuggestedRun",
+    "Suggestion",
+    "Target",
     "allocation",
     "backtest",
+    "backtest_suggest",
     "compute_relation",
     "draw_law",
     "fit_compute_relation",
@@ -78,10 +94,12 @@ __all__ = [
     "fit_sql",
     "formula",
     "get_form",
+    "grid_candidates",
     "huber",
     "misalignment",
     "objective",
     "paper_fits",
+    "parse_target",
     "plain_formula",
     "plot_fit",
     "plot_paper",
@@ -89,4 +107,6 @@ __all__ = [
     "read_selection",
     "selection",
     "short_number",
+    "suggest_runs",
+    "write_sweep",
 ]
