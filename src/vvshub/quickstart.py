@@ -81,6 +81,7 @@ class QuickstartPlan:
         val_samples_per_class: validation images per class for top-1 accuracy.
         report: where the HTML report goes.
         n_bootstrap: resamples for the laws' bands.
+        pull_id: the model pulled back from the hub (one of the mini zoo).
     """
 
     dataset: str
@@ -94,6 +95,7 @@ class QuickstartPlan:
     val_samples_per_class: int = 100
     report: str = "report.html"
     n_bootstrap: int = 1000
+    pull_id: str = PULL_ID
 
     def configs(self) -> list[Any]:
         """One training config per (width, samples per class), widths outermost."""
@@ -202,8 +204,8 @@ def run_quickstart(
         say(f"    {result.model_id}: top-1 {result.acc:.3f}")
     steps["train"] = "done"
 
-    say(f"3/7 pulling {PULL_ID} back from the local hub")
-    model = vvshub.pull(PULL_ID)
+    say(f"3/7 pulling {plan.pull_id} back from the local hub")
+    model = vvshub.pull(plan.pull_id)
     say(f"    {type(model).__name__}, {sum(p.numel() for p in model.parameters()):,} parameters")
     steps["pull"] = "done"
 
