@@ -268,3 +268,29 @@ def test_backtest(cli, reference_catalog):
         "10",
     )
     assert text.code == 0 and "mean absolute error" in text.out
+
+
+def test_version(cli):
+    from importlib.metadata import version
+
+    res = cli("--version")
+    assert res.code == 0, res.err
+    assert res.out.strip() == version("vvshub")
+
+
+def test_json_output_is_valid_with_infinities(capsys):
+    import json
+    import math
+
+    from vvshub.cli._common import print_json, to_jsonable
+
+    assert to_jsonable({"a": math.inf, "b": [-math.inf, math.nan, 1.5]}) == {
+        "a": "inf",
+        "b": ["-inf", None, 1.5],
+    }
+    import numpy as np
+
+    print_json({"A": np.float64(np.inf), "x": np.array([1.0, np.nan])})
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    assert json.loads(out) == {"A": "inf", "x": [1.0, None]}
