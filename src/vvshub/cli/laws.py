@@ -73,6 +73,16 @@ def _with_warnings(fn: Callable[[], T]) -> T:
     return result
 
 
+def _print_notes(notes: list[str]) -> None:
+    """Print stored caveats of a reused fit, one line each on stderr."""
+    from rich.console import Console
+    from rich.text import Text
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for note in notes:
+        err.print(Text.assemble(("warning: ", "bold yellow"), note))
+
+
 def _fmt(v: float, digits: int = 4) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
@@ -123,6 +133,8 @@ def fit_cmd(
     )
     out = result.to_dict()
     if as_json:
+        if result.reused:  # the fit's caveats were said when it was made; say them again
+            _print_notes(out["warnings"])
         print_json(out)
         return
     from rich.console import Console
@@ -137,15 +149,21 @@ def fit_cmd(
     table.add_column("value", justify="right")
     if f.n_bootstrap:
         table.add_column("95% CI", justify="right")
+    from rich.markup import escape
+
     ci = out.get("ci", {})
-    for k, v in f.params.items():
+    rows = [(k, v, ci.get(k)) for k, v in f.params.items()]
+    if f.degenerate:  # A overflowed: its logarithm is the number to read
+        rows.insert(2, ("a = log A", out["log_params"]["a"], out.get("log_ci", {}).get("a")))
+    for k, v, band in rows:
         row = [k, _fmt(v)]
         if f.n_bootstrap:
-            lo, hi = ci[k]
-            row.append(f"[{_fmt(lo)}, {_fmt(hi)}]")
+            row.append(escape(f"[{_fmt(band[0])}, {_fmt(band[1])}]") if band else "")
         table.add_row(*row)
     console.print(table)
     console.print(plain_formula(f), highlight=False)
+    if result.reused:
+        _print_notes(out["warnings"])
     scales_txt = ", ".join(f"{k}={short_number(v)}" for k, v in f.scales.items())
     console.print(
         f"objective {f.objective:.8g}  ({scales_txt}; {f.n_bootstrap} bootstraps; "

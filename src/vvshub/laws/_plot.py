@@ -48,6 +48,9 @@ def formula(fit: LawFit, *, symbol: str = "x") -> str:
             f" - {p['B']:.2f}\\,{d}^{{-{p['beta']:.2f}}}$"
         )
     x = f"({symbol}/{_sci(fit.scales['x_scale'])})"
+    if fit.form == "power_shift" and fit.degenerate:
+        c, k = limit_params(fit)
+        return f"$S = {smax:.2f} - {c:.3g}\\,e^{{-{k:.3g}\\,{x}}}$"
     if fit.form == "power_shift":
         x = f"({symbol}/{_sci(fit.scales['x_scale'])} + 10^{{{p['lambda']:.2f}}})"
     return f"$S = {smax:.2f} - {p['A']:.2f}\\,{x}^{{-{p['alpha']:.2f}}}$"
@@ -63,6 +66,9 @@ def plain_formula(fit: LawFit, *, symbol: str = "x") -> str:
     """The law in plain text, e.g. ``S = 0.48 - 0.55·(C/1e13)^-0.16``."""
     p = fit.params
     head = f"S = {1.0 - p['E']:.2f}"
+    if fit.degenerate and fit.form == "power_shift":
+        c, k = limit_params(fit)
+        return f"{head} - {c:.3g}·exp(-{k:.3g}·{symbol}/{short_number(fit.scales['x_scale'])})"
     if fit.form == "chinchilla":
         s = fit.scales
         return (
@@ -73,6 +79,13 @@ def plain_formula(fit: LawFit, *, symbol: str = "x") -> str:
     if fit.form == "power_shift":
         x = f"{x} + 10^{p['lambda']:.2f}"
     return f"{head} - {p['A']:.2f}·({x})^-{p['alpha']:.2f}"
+
+
+def limit_params(fit: LawFit) -> tuple[float, float]:
+    """``(C, k)`` of a degenerate shifted fit's exponential limit ``L = E + C·exp(-k·x̃)``."""
+    lse = fit.log_params
+    lam, alpha = lse["lambda"], lse["alpha"]
+    return float(np.exp(lse["a"] - alpha * lam * np.log(10.0))), float(alpha / 10.0**lam)
 
 
 def _agg():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +41,20 @@ _INSERT_FIT = (
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace, for hashing and storing."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with non-finite floats as the strings ``"inf"``, ``"-inf"``, ``"nan"``.
+
+    A degenerate fit's ``A = exp(a)`` is infinite; ``float()`` reads these strings back.
+    """
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    return obj
 
 
 def data_hash(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
@@ -90,6 +105,9 @@ def load_fit(cat: Catalog, key: str) -> LawFit | None:
                 "n_starts": boot_rec.get("n_starts", 0),
                 "n_minima": boot_rec.get("n_minima", 0),
                 "extra": boot_rec.get("extra", {}),
+                "log_params": boot_rec.get("log_params", {}),
+                "bootstrap_log_params": boot_rec.get("log_bootstrap", []),
+                "degenerate": boot_rec.get("degenerate", ""),
             }
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -119,14 +137,18 @@ def save_fit(
         "n_starts": fit.n_starts,
         "n_minima": fit.n_minima,
         "extra": fit.extra,
+        "log_params": fit.log_params,
+        "log_bootstrap": [list(p) for p in fit.bootstrap_log_params],
+        "degenerate": fit.degenerate,
     }
+    boot = finite_json(boot)
     values = [
         key,
         query,
         data_hash_,
         fit.form,
         canonical_json(options),
-        canonical_json(fit.params),
+        canonical_json(finite_json(fit.params)),
         fit.objective,
         fit.n_rows,
         fit.n_bootstrap,
