@@ -168,6 +168,16 @@ def test_predict(cli, reference_catalog):
     assert "neural alignment" in text.out and "N*" in text.out and "D*" in text.out
     assert "extrapolation" in text.err
     assert cli("predict", "--flops", "-5").code != 0
+    # past the fitted rows' largest compute (1.55e20), though a pretrained model outside
+    # the fit has more compute in the catalog: warned, the ratio in scientific notation
+    past = cli("predict", "--flops", "3e21", "--bootstrap", "40", "--json").json()
+    assert any("1.9e+01× the largest compute the compute_neural law" in w for w in past["warnings"])
+    low = cli("predict", "--flops", "1e10", "--bootstrap", "40", "--json").json()
+    assert any("smallest compute" in w for w in low["warnings"])
+    assert low["neural"]["score"] < 0 and low["neural"]["valid"] is False
+    assert any("below 0: not an alignment score" in w for w in low["warnings"])
+    text = cli("predict", "--flops", "1e10", "--bootstrap", "40")
+    assert "below 0: not a score" in text.out and "-1.15" not in text.out.split("(")[0]
 
 
 def test_paper_prints_the_headline_laws(cli, reference_catalog, monkeypatch):
@@ -240,14 +250,16 @@ def test_backtest(cli, reference_catalog):
         "--x-scale",
         "1e13",
         "--holdout-top",
-        "12",
+        "4",
         "--bootstrap",
         "30",
         "--json",
     )
     assert res.code == 0, res.err
     out = res.json()
+    # the 4 largest compute levels each hold the 3 seeds of one configuration
     assert out["n_train"] == 608 and out["holdout"] == 12 and len(out["rows"]) == 12
+    assert out["holdout_levels"] == 4
     computes = [r["compute"] for r in out["rows"]]
     assert computes == sorted(computes, reverse=True)
     assert 0 <= out["coverage"] <= 1 and out["mae"] < 0.1

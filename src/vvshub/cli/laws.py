@@ -173,6 +173,17 @@ def fit_cmd(
     )
 
 
+def _allocation_or_none(fits: dict[str, Any], catalog: Any, allocation: Any, relation: Any) -> Any:
+    """The joint law's allocation, or ``None`` with a warning when the law has none."""
+    if "joint" not in fits:
+        return None
+    try:
+        return allocation(fits["joint"].fit, relation(catalog=catalog))
+    except ValueError as exc:
+        _print_notes([f"no compute-optimal allocation: {exc}; the joint law does not saturate"])
+        return None
+
+
 def _paper_rows(fits: dict[str, Any], alloc: Any) -> list[tuple[str, str, str]]:
     from vvshub.laws import PAPER_REPORTED
     from vvshub.laws._plot import plain_formula
@@ -221,9 +232,7 @@ def paper_cmd(
     from vvshub.laws import PAPER_REPORTED, allocation, compute_relation, paper_fits
 
     fits = _with_warnings(lambda: paper_fits(catalog=catalog, n_bootstrap=bootstrap, reuse=reuse))
-    alloc = None
-    if "joint" in fits:
-        alloc = allocation(fits["joint"].fit, compute_relation(catalog=catalog))
+    alloc = _allocation_or_none(fits, catalog, allocation, compute_relation)
     if as_json:
         out = {k: v.to_dict() for k, v in fits.items()}
         print_json(
@@ -276,11 +285,7 @@ def plot_cmd(
         from vvshub.laws._plot import plot_paper
 
         fits = _with_warnings(lambda: paper_fits(catalog=catalog, n_bootstrap=bootstrap))
-        alloc = (
-            allocation(fits["joint"].fit, compute_relation(catalog=catalog))
-            if "joint" in fits
-            else None
-        )
+        alloc = _allocation_or_none(fits, catalog, allocation, compute_relation)
         written = plot_paper(fits, alloc, output)
     else:
         from vvshub.laws import fit_sql
@@ -301,7 +306,11 @@ def plot_cmd(
 def backtest_cmd(
     sql: SqlOpt,
     holdout_top: Annotated[
-        int, typer.Option("--holdout-top", help="Hold out the K largest-compute rows.", min=1)
+        int, typer.Option(
+            "--holdout-top",
+            help="Hold out the K largest compute levels (all rows at each level).",
+            min=1,
+        )
     ],
     form: FormOpt = "power",
     x_scale: XScaleOpt = 1.0,
@@ -312,7 +321,7 @@ def backtest_cmd(
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Refit without the K largest-compute rows; report the error and band coverage on them."""
+    """Refit without the K largest compute levels; report the error and band coverage on them."""
     from vvshub.laws import backtest
 
     scales = _scales(form, x_scale, n_scale, d_scale)
@@ -334,7 +343,8 @@ def backtest_cmd(
     from rich.table import Table
 
     table = Table(
-        title=f"backtest: fit on {bt.fit.n_rows} rows, {len(bt.rows)} largest held out",
+        title=f"backtest: fit on {bt.fit.n_rows} rows; {len(bt.rows)} rows at the "
+        f"{len({r.compute for r in bt.rows})} largest compute levels held out",
         header_style="bold",
     )
     for col in ("model", "compute", "measured", "predicted", "95% band", "error", "covered"):
@@ -378,23 +388,37 @@ def predict_cmd(
     from rich.console import Console
     from rich.table import Table
 
+    from rich.markup import escape
+
     console = Console(highlight=False)
     console.print(f"[bold]At C = {flops:.3g} FLOPs[/]")
-    lo, hi = pred.neural_ci
-    console.print(f"  neural alignment      {pred.neural:.4f}   95% CI [{lo:.4f}, {hi:.4f}]")
-    lo, hi = pred.behavior_ci
-    console.print(f"  behavioural alignment {pred.behavior:.4f}   95% CI [{lo:.4f}, {hi:.4f}]")
+    valid = pred.valid
+    for name, label, s, (lo, hi) in (
+        ("neural", "neural alignment     ", pred.neural, pred.neural_ci),
+        ("behavior", "behavioural alignment", pred.behavior, pred.behavior_ci),
+    ):
+        if valid[name]:
+            console.print(escape(f"  {label} {s:.4f}   95% CI [{lo:.4f}, {hi:.4f}]"))
+        else:
+            console.print(f"  {label} —   (the law gives {s:.3g}, below 0: not a score)")
     a = pred.allocation
-    lo, hi = pred.n_params_ci
-    console.print(
-        f"  compute-optimal N*    {pred.n_params_opt:.3g} parameters   [{_fmt(lo)}, {_fmt(hi)}]"
-        f"   (N* ∝ C^{a['n_exponent']:.3f})"
-    )
-    lo, hi = pred.n_samples_seen_ci
-    console.print(
-        f"  compute-optimal D*    {pred.n_samples_seen_opt:.3g} samples seen   [{_fmt(lo)}, {_fmt(hi)}]"
-        f"   (D* ∝ C^{a['d_exponent']:.3f})"
-    )
+    if not a:
+        console.print("  compute-optimal N*, D*: —   (the joint law cannot give them; see warnings)")
+    else:
+        lo, hi = pred.n_params_ci
+        console.print(
+            escape(
+                f"  compute-optimal N*    {pred.n_params_opt:.3g} parameters   "
+                f"[{_fmt(lo)}, {_fmt(hi)}]   (N* ∝ C^{a['n_exponent']:.3f})"
+            )
+        )
+        lo, hi = pred.n_samples_seen_ci
+        console.print(
+            escape(
+                f"  compute-optimal D*    {pred.n_samples_seen_opt:.3g} samples seen   "
+                f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
+            )
+        )
     if pred.nearest:
         table = Table(title="closest models in the catalog", header_style="bold")
         for col in ("model", "total_flops", "neural", "behaviour"):
@@ -404,9 +428,7 @@ def predict_cmd(
                 m.model_id, f"{m.total_flops:.3g}", f"{m.neural:.4f}", f"{m.behavior:.4f}"
             )
         console.print(table)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for w in pred.warnings:
-        err.print(f"[bold yellow]warning:[/] {w}")
+    _print_notes(list(pred.warnings))
 
 
 def register(app: typer.Typer) -> None:

@@ -326,7 +326,7 @@ class BacktestRow:
 
 @dataclass(frozen=True)
 class Backtest:
-    """Refit without the ``K`` largest-compute rows and score the prediction on them.
+    """Refit without the ``K`` largest compute levels and score the prediction on them.
 
     Attributes:
         fit: the law fitted on the remaining rows.
@@ -355,6 +355,7 @@ class Backtest:
             "form": self.fit.form,
             "n_train": self.fit.n_rows,
             "holdout": len(self.rows),
+            "holdout_levels": len({r.compute for r in self.rows}),
             "params": dict(self.fit.params),
             "objective": self.fit.objective,
             "mae": self.mae,
@@ -375,14 +376,15 @@ def backtest(
     seed: int = 42,
     level: float = 0.95,
 ) -> Backtest:
-    """Refit without the ``holdout_top`` largest-compute rows; report error and band coverage.
+    """Refit without the ``holdout_top`` largest compute levels; report error and band coverage.
 
     Compute ranks rows by ``x`` (one-variable forms) or by ``total_flops`` when the query
-    returns it, else ``n·d`` (chinchilla).
+    returns it, else ``n·d`` (chinchilla). A level is one compute value: every row at it
+    (the seeds of one configuration, say) is held out together, never split by the cut.
 
     Raises:
-        FitDataError: ``holdout_top`` is not between 1 and the number of rows minus the
-            parameters, or the rows cannot be fitted.
+        FitDataError: ``holdout_top`` is not between 1 and the number of levels that leaves
+            enough rows to fit, or the rows cannot be fitted.
 
     Example:
         >>> bt = backtest(COMPUTE_NEURAL, holdout_top=10, scales=(1e13,))  # doctest: +SKIP
@@ -400,13 +402,21 @@ def backtest(
     else:
         rank = X
     n = len(score)
-    if not 1 <= holdout_top <= n - spec.n_params - 1:
+    rank = np.nan_to_num(np.asarray(rank, dtype=float), nan=-np.inf)
+    levels = np.unique(rank)[::-1]  # distinct compute values, largest first
+    # rows left after holding out the k largest levels, for k = 1, 2, ...
+    left = n - np.cumsum([np.count_nonzero(rank == v) for v in levels])
+    max_k = int(np.count_nonzero(left >= spec.n_params + 1))
+    if not 1 <= holdout_top <= max_k:
         raise FitDataError(
-            f"--holdout-top {holdout_top} must be between 1 and {n - spec.n_params - 1} for "
-            f"{n} rows (the {form} form needs {spec.n_params + 1} rows to fit)"
+            f"--holdout-top {holdout_top} must be between 1 and {max_k} compute levels for "
+            f"{n} rows at {len(levels)} levels (the {form} form needs {spec.n_params + 1} "
+            "rows to fit)"
         )
-    order = np.argsort(-np.nan_to_num(rank, nan=-np.inf), kind="stable")
-    held, kept = order[:holdout_top], np.sort(order[holdout_top:])
+    cut = levels[holdout_top - 1]
+    order = np.argsort(-rank, kind="stable")
+    held = order[rank[order] >= cut]
+    kept = np.sort(order[rank[order] < cut])
     fit = fit_law(
         form,
         X[kept],
