@@ -257,7 +257,8 @@ def plot_paper(
     ax.set_xlabel("compute C (FLOPs)")
     ax.set_ylabel("alignment score S")
     ax.set_title("Fig. 1b: alignment vs compute", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    if shown:
+        ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, which="both", lw=0.4)
     written.append(_save(fig, out_dir / f"fig1b.{fmt}"))
 
