@@ -35,9 +35,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
+#: Variables that say where the test data lives (read by the fixtures), not how vvshub behaves.
+TEST_DATA_VARIABLES = frozenset({"VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP"})
+
+
 @pytest.fixture(autouse=True)
 def vvshub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty VVSHUB_HOME and no progress bars."""
+    """Every test gets its own empty VVSHUB_HOME, no progress bars, and no other ``VVSHUB_*``
+    setting from the caller's shell (``VVSHUB_DEBUG=1`` would turn one-line errors into
+    tracebacks, ``VVSHUB_ORG`` would rename repos ...)."""
+    for name in list(os.environ):
+        if name.startswith("VVSHUB_") and name not in TEST_DATA_VARIABLES:
+            monkeypatch.delenv(name)
     home = tmp_path / "vvshub-home"
     monkeypatch.setenv("VVSHUB_HOME", str(home))
     monkeypatch.setenv("VVSHUB_NO_PROGRESS", "1")
@@ -69,6 +78,9 @@ def reference_catalog(_reference_catalog_master: Path, vvshub_home: Path) -> Pat
     vvshub_home.mkdir(parents=True, exist_ok=True)
     path = vvshub_home / "catalog.duckdb"
     shutil.copyfile(_reference_catalog_master, path)
+    snapshot = _reference_catalog_master.with_name(_reference_catalog_master.name + ".snapshot")
+    if snapshot.exists():  # the read snapshot every write session leaves beside the file
+        shutil.copyfile(snapshot, path.with_name(path.name + ".snapshot"))
     return path
 
 
@@ -100,3 +112,44 @@ def cli(capsys: pytest.CaptureFixture[str]):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def catalog_lock():
+    """``with catalog_lock(path):`` holds the catalog's write lock in another process.
+
+    The holder opens the catalog read-write (as any vvshub writer would) and closes it
+    when the block ends, which applies the spool and publishes the read snapshot.
+    """
+    import contextlib
+    import subprocess
+    import sys
+
+    import vvshub
+
+    src = str(Path(vvshub.__file__).resolve().parents[1])
+
+    @contextlib.contextmanager
+    def hold(path: Path):
+        code = (
+            "import sys; from vvshub.catalog import open_catalog; "
+            f"c = open_catalog({str(path)!r}, read_only=False); print('ready', flush=True); "
+            "sys.stdin.read(); c.close(); print('closed', flush=True)"
+        )
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        holder = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert holder.stdout.readline().strip() == "ready"
+            yield holder
+        finally:
+            holder.stdin.close()
+            holder.wait(timeout=60)
+        assert holder.stdout.read().strip() == "closed"
+
+    return hold

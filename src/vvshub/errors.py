@@ -15,12 +15,16 @@ __all__ = [
     "CatalogLockedError",
     "CheckpointError",
     "ConvergenceWarning",
+    "CountError",
     "FitDataError",
     "ImportDataError",
+    "LayerError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
     "QueryError",
+    "RecordError",
+    "SchemaVersionError",
     "UnknownArchitectureError",
     "VariantError",
     "VvsHubError",
@@ -118,6 +122,36 @@ class QueryError(CatalogError, ValueError):
     """A SQL query failed: bad syntax, an unknown column, or a write on a read-only catalog."""
 
 
+class RecordError(CatalogError, ValueError):
+    """A record handed to the catalog's write API is invalid; nothing was written.
+
+    Attributes:
+        record: the record type (``ScoreRecord`` ...).
+        field: the offending field, when one is to blame.
+    """
+
+    def __init__(
+        self, message: str, *, record: str | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.record = record
+        self.field = field
+
+
+class SchemaVersionError(CatalogError):
+    """A catalog was written by a newer vvshub (a newer schema); it is left untouched.
+
+    Attributes:
+        found: the catalog's schema version.
+        supported: the newest version this vvshub reads.
+    """
+
+    def __init__(self, message: str, *, found: int, supported: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.supported = supported
+
+
 class ImportDataError(CatalogError, ValueError):
     """An input file for the catalog is malformed or truncated.
 
@@ -142,3 +176,12 @@ class NotFittedError(VvsHubError, ValueError, AttributeError):
 
 class ConvergenceWarning(UserWarning):
     """A numerical fit stopped before it converged; its result may be unreliable."""
+
+
+class CountError(VvsHubError, ValueError):
+    """Counting parameters or compute was asked something impossible (an image size that is not
+    a positive integer, one the architecture cannot take, a negative count, an unknown method)."""
+
+
+class LayerError(VvsHubError, ValueError):
+    """A layer or parameter name with no counterpart in the other naming (study <-> timm)."""

@@ -26,8 +26,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
+from vvshub import study
 from vvshub.errors import ModelIdError, VariantError
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "parse",
     "parse_arch",
     "short_arch_name",
+    "variant",
 ]
 
 Regime = Literal["trained", "pretrained", "random"]
@@ -54,47 +57,18 @@ _UNSUFFIXED_ARCH = re.compile(
 # Architecture names
 # ---------------------------------------------------------------------------------------------
 
+#: The study's scaled architectures: its width schemes by key, and the depth scheme ``d``.
 _FLEX_PATTERNS: dict[str, re.Pattern[str]] = {
-    "f": re.compile(r"^resnetflexfilters-f-1-16-20-(\d+)$"),
-    "wr": re.compile(r"^resnetflexfilters_wr-4-1-2-4-(\d+)$"),
-    "d": re.compile(r"^resnetflexfilters-d-(\d+)-(\d+)-(\d+)-(\d+)$"),
-    "convnext": re.compile(r"^convnextflex-l-(\d+)$"),
-    "deit": re.compile(r"^deitflex-l-(\d+)$"),
+    **{key: scheme.pattern for key, scheme in study.SCHEMES.items()},
+    "d": study.DEPTH_PATTERN,
 }
-_FLEX_BASE = {
-    "f": "resnet18",
-    "wr": "resnet18",
-    "d": "resnet18",
-    "convnext": "convnext_tiny",
-    "deit": "deit_small",
-}
-#: Indices of each width scheme that the study trained (short ids snap only to these).
-_STUDY_K = {"f": range(20), "wr": range(3), "convnext": range(4), "deit": range(4)}
-_FLEX_NAME = {
-    "f": "resnetflexfilters-f-1-16-20-{k}",
-    "wr": "resnetflexfilters_wr-4-1-2-4-{k}",
-    "convnext": "convnextflex-l-{k}",
-    "deit": "deitflex-l-{k}",
-}
+_FLEX_BASE = {**{key: scheme.base for key, scheme in study.SCHEMES.items()}, "d": study.DEPTH_BASE}
 
 _BASE = r"[a-z][a-z0-9_\-]*?"
 _WIDTH = r"\d+(?:\.\d+)?(?:e-?\d+)?"
 _DEPTH = r"\d+(?:-\d+)*"
 _BAD_WIDTH_RE = re.compile(r"_w(?P<w>-[\d.e+-]*|[+-]?(?:nan|inf(?:inity)?))$", re.IGNORECASE)
 _ARCH_RE = re.compile(rf"^(?P<base>{_BASE})(?:_w(?P<w>{_WIDTH}))?(?:_dp(?P<dp>{_DEPTH}))?$")
-
-
-def _scheme_width(scheme: str, k: int) -> float:
-    """Width multiplier of the study's scheme ``scheme`` at index ``k``, relative to its base."""
-    if (
-        scheme == "f"
-    ):  # stem/stage widths int([128, 128, 256, 512, 1024] / 16**(k/19)) over ResNet-18's
-        return 2.0 * 16.0 ** (-k / 19)
-    if scheme == "wr":  # 4x ResNet-18 divided by geomspace(1, 2, 4)[k]
-        return 4.0 / 2.0 ** (k / 3)
-    if scheme in ("convnext", "deit"):
-        return 8.0 ** (-(k + 1) / 4)
-    raise ValueError(scheme)
 
 
 def _short_width(w: float) -> str:
@@ -164,6 +138,27 @@ def short_arch_name(spec: ArchSpec) -> str:
     return name
 
 
+def variant(
+    base: str, *, width: float | None = None, depth: tuple[int, ...] | None = None
+) -> ArchSpec:
+    """The architecture ``base`` at a width multiplier and/or depth, snapped to the study's name.
+
+    The width is kept to the six significant digits a short id writes, so the result equals
+    ``parse_arch(short_arch_name(...))`` without writing and re-reading a name.
+
+    Raises:
+        VariantError: a width that is not positive, a negative stage, or no blocks.
+
+    Example:
+        >>> variant("resnet18", width=1.73).study_name
+        'resnetflexfilters-f-1-16-20-1'
+    """
+    if width is not None:
+        ArchSpec(base, width=width)  # validates before rounding can hide a bad value
+        width = float(_fmt_width(width))
+    return ArchSpec(base, width=width, depth=depth, study_name=_snap(base, width, depth))
+
+
 def flex_scheme(spec: ArchSpec) -> tuple[str, int] | None:
     """Which of the study's scaling schemes ``spec`` is, and its index.
 
@@ -182,16 +177,16 @@ def flex_scheme(spec: ArchSpec) -> tuple[str, int] | None:
 
 def _snap(base: str, width: float | None, depth: tuple[int, ...] | None) -> str | None:
     """The study name that (base, width, depth) spells, if any."""
-    if width is None and depth is not None and base == "resnet18" and len(depth) == 4:
-        return "resnetflexfilters-d-" + "-".join(str(d) for d in depth)
+    if width is None and depth is not None and base == study.DEPTH_BASE and len(depth) == 4:
+        return study.depth_name(depth)
     if width is None or depth is not None:
         return None
-    for scheme, ks in _STUDY_K.items():
-        if _FLEX_BASE[scheme] != base:
+    for scheme in study.SCHEMES.values():
+        if scheme.base != base:
             continue
-        for k in ks:
-            if float(_short_width(_scheme_width(scheme, k))) == width:
-                return _FLEX_NAME[scheme].format(k=k)
+        for k in scheme.trained:
+            if float(_short_width(study.scheme_width(scheme.key, k))) == width:
+                return scheme.name(k)
     return None
 
 
@@ -223,9 +218,12 @@ def parse_arch(text: str) -> ArchSpec:
         if scheme == "d":
             return ArchSpec(base, depth=tuple(int(g) for g in m.groups()), study_name=text)
         k = int(m.group(1))
-        if scheme == "wr" and k > 3:
-            raise VariantError(f"{text!r}: the wide-ResNet scheme has indices 0-3, got {k}")
-        return ArchSpec(base, width=_scheme_width(scheme, k), study_name=text)
+        if k not in study.SCHEMES[scheme].indices:
+            last = study.SCHEMES[scheme].indices[-1]
+            raise VariantError(
+                f"{text!r}: the {scheme!r} width scheme has indices 0-{last}, got {k}"
+            )
+        return ArchSpec(base, width=study.scheme_width(scheme, k), study_name=text)
     m = _ARCH_RE.match(text)
     if not m:
         raise ModelIdError(
@@ -291,9 +289,9 @@ class ModelId:
         if self.seed < 0:
             raise ModelIdError(f"seed must be >= 0, got {self.seed}")
 
-    @property
+    @cached_property
     def arch_spec(self) -> ArchSpec:
-        """The architecture as an :class:`ArchSpec`."""
+        """The architecture as an :class:`ArchSpec` (parsed once per id)."""
         return parse_arch(self.arch)
 
     @property
@@ -519,7 +517,7 @@ def format_id(mid: ModelId, *, style: Style | None = None) -> str:
                 f"the short grammar cannot express {format_id(mid, style='study')!r} "
                 "(only models trained from scratch, without SSL or adversarial training)"
             )
-        text = f"{short_arch_name(parse_arch(mid.arch))}_d{mid.samples_per_class or 'full'}"
+        text = f"{short_arch_name(mid.arch_spec)}_d{mid.samples_per_class or 'full'}"
         if mid.dataset != "imagenet":
             text += f"_{mid.dataset}"
         if mid.seed:

@@ -176,7 +176,7 @@ def test_export_is_readable_by_hf_datasets_format(reference_catalog: Path, tmp_p
 
 def test_catalog_info(cli, reference_catalog: Path) -> None:
     info = cli("catalog", "info", "--json").json()
-    assert info["rows"]["models"] == 993 and info["schema_version"] == "1"
+    assert info["rows"]["models"] == 993 and info["schema_version"] == "2"
     assert len(info["imports"]) == 5
 
 

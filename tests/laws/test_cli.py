@@ -130,24 +130,22 @@ def test_drop_missing_reports_rows(cli, reference_catalog):
     assert f"dropped {out['n_dropped']} of" in res.err
 
 
-def test_store_is_skipped_with_a_warning_when_locked(cli, reference_catalog, monkeypatch):
-    import vvshub.catalog
-    from vvshub.errors import CatalogLockedError
+def test_a_fit_made_while_the_catalog_is_locked_is_spooled_then_stored(
+    cli, reference_catalog, catalog_lock
+):
+    from vvshub.catalog import open_catalog, pending_spool
 
-    real = vvshub.catalog.open_catalog
-
-    def locked(location=None, *, read_only=True):
-        if not read_only:
-            raise CatalogLockedError("catalog is locked by another vvshub process (pid 1)")
-        return real(location, read_only=read_only)
-
-    monkeypatch.setattr(vvshub.catalog, "open_catalog", locked)
-    res = cli(
-        "laws", "fit", "--sql", COMPUTE_NEURAL, "--x-scale", "1e13", "--bootstrap", "0", "--json"
-    )
-    assert res.code == 0, res.err
-    assert res.json()["stored"] is False
-    assert "not stored" in res.err and "locked" in res.err
+    args = ("laws", "fit", "--sql", COMPUTE_NEURAL, "--x-scale", "1e13", "--bootstrap", "0")
+    with catalog_lock(reference_catalog):
+        res = cli(*args, "--json")
+        assert res.code == 0, res.err
+        assert res.json()["reused"] is False
+        assert len(pending_spool(reference_catalog)) == 1
+    # the holder closed: the spooled fit was applied on its way out, and is reused now
+    assert pending_spool(reference_catalog) == []
+    with open_catalog(reference_catalog) as cat:
+        assert cat.fetchall("SELECT count(*) FROM fits")[0][0] == 1
+    assert cli(*args, "--json").json()["reused"] is True
 
 
 def test_predict(cli, reference_catalog):

@@ -2,21 +2,31 @@
 
 A catalog is a DuckDB file (``$VVSHUB_HOME/catalog.duckdb`` by default) or a
 Parquet export (a folder or URL holding one ``<table>.parquet`` per table),
-which opens read-only as views in an in-memory database. One process writes a
-DuckDB file at a time; many may read.
+which opens read-only as views in an in-memory database.
+
+Concurrency. DuckDB lets one process hold a file read-write, and then no other
+process may open it at all. vvshub keeps write sessions short (the write verbs
+open, write one transaction and close) and, whenever a write session that changed
+something closes, it first applies the spool (``_spool``) and then publishes a
+read snapshot beside the file (``catalog.duckdb.snapshot``: a checkpointed copy,
+renamed into place atomically). A reader that finds the file locked opens the
+snapshot instead: it sees every write session that had finished when the current
+one began, never a partial one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vvshub.catalog._schema import SCHEMA_VERSION, schema_version
 from vvshub.constants import catalog_path
-from vvshub.errors import CatalogError, CatalogLockedError, QueryError
+from vvshub.errors import CatalogError, CatalogLockedError, QueryError, SchemaVersionError
 
 if TYPE_CHECKING:
     import duckdb
@@ -97,6 +107,9 @@ class Catalog:
         self.location = location
         self.read_only = read_only
         self._cleanup = cleanup
+        self._written = False
+        #: when this is a read snapshot (the file was locked by a writer): the file it copies.
+        self.snapshot_of: str | None = None
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run ``sql`` with bound ``params`` and return the result as a DataFrame.
@@ -137,6 +150,33 @@ class Catalog:
             raise
         else:
             self.execute("COMMIT")
+            self._written = True
+
+    def mark_written(self) -> None:
+        """Note that this session changed the catalog (so closing publishes a snapshot)."""
+        self._written = True
+
+    def write(self, records: Any) -> dict[str, int]:
+        """Upsert typed records (``ModelRecord``, ``ScoreRecord`` ...) in one transaction.
+
+        For a catalog already open read-write; :func:`vvshub.catalog.write_records` opens,
+        waits for the lock or spools by itself.
+
+        Returns:
+            Rows written per table.
+        """
+        from vvshub.catalog._write import apply_records
+
+        with self.transaction():
+            return apply_records(self, records)
+
+    def drain_spool(self) -> int:
+        """Apply the batches other writers spooled while the catalog was locked."""
+        from vvshub.catalog._spool import drain
+
+        if self.read_only:
+            return 0
+        return drain(self)
 
     def tables(self) -> list[str]:
         """Names of the tables and views in the catalog."""
@@ -146,7 +186,20 @@ class Catalog:
         return [r[0] for r in rows]
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent).
+
+        A read-write session first applies pending spool files and, when anything was
+        written, publishes the read snapshot.
+        """
+        if not self.read_only and self.location is not None and self._cleanup is None:
+            try:
+                if self.drain_spool():
+                    self._written = True
+                if self._written:
+                    _publish_snapshot(self)
+            except Exception as exc:  # never lose the close itself over a snapshot
+                log.warning("could not publish the read snapshot of %s: %s", self.location, exc)
+            self._written = False
         with contextlib.suppress(Exception):
             self.con.close()
         if self._cleanup is not None:
@@ -161,7 +214,52 @@ class Catalog:
 
     def __repr__(self) -> str:
         mode = "read-only" if self.read_only else "read-write"
+        if self.snapshot_of:
+            mode += ", snapshot"
         return f"Catalog({self.location!r}, {mode})"
+
+
+def snapshot_path(path: str | Path) -> Path:
+    """Where the read snapshot of the catalog file ``path`` lives."""
+    p = Path(path)
+    return p.with_name(p.name + ".snapshot")
+
+
+def _publish_snapshot(cat: Catalog) -> None:
+    """Checkpoint, then copy the file beside itself and rename the copy into place.
+
+    Runs while this process still holds the write lock, so no other writer can change
+    the file during the copy; the rename makes the new snapshot appear whole.
+    """
+    import shutil
+
+    assert cat.location is not None  # only called on file catalogs
+    cat.execute("CHECKPOINT")
+    src = Path(cat.location)
+    dest = snapshot_path(src)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def writable_path(location: str | Path | None) -> Path:
+    """The catalog file that a write to ``location`` goes to.
+
+    Raises:
+        CatalogError: ``location`` is a Parquet export or a URL (read-only catalogs).
+    """
+    loc = str(location) if location is not None else str(catalog_path())
+    if _URL_RE.match(loc):
+        raise CatalogError(f"a remote catalog is read-only: {loc}; write to a local .duckdb file")
+    path = Path(loc).expanduser()
+    if path.is_dir():
+        raise CatalogError(
+            f"{path} is a Parquet export, which is read-only; write to a .duckdb catalog"
+        )
+    return path
 
 
 def _config() -> dict[str, Any]:
@@ -185,10 +283,6 @@ def open_catalog(location: str | Path | None = None, *, read_only: bool = True) 
         >>> with open_catalog(read_only=False) as cat:  # doctest: +SKIP
         ...     cat.tables()
     """
-    import duckdb
-
-    from vvshub.catalog._schema import ensure_schema, schema_version
-
     loc = str(location) if location is not None else str(catalog_path())
     if _URL_RE.match(loc) and not loc.endswith(".duckdb"):
         return _open_parquet_export(loc, remote=True)
@@ -206,23 +300,83 @@ def open_catalog(location: str | Path | None = None, *, read_only: bool = True) 
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+        return _open_file(path, read_only=False)
+    try:
+        catalog = _open_file(path, read_only=True)
+    except CatalogLockedError as exc:
+        return _open_snapshot(path, exc)
+    found = schema_version(catalog.con)
+    if found is not None and found < SCHEMA_VERSION:
+        # an older catalog is migrated on first use, when nobody is writing it
+        catalog.close()
+        try:
+            _open_file(path, read_only=False).close()
+        except CatalogLockedError:
+            log.warning(
+                "catalog %s has schema %d and is locked; reading it unmigrated", path, found
+            )
+        catalog = _open_file(path, read_only=True)
+    return catalog
+
+
+def _open_file(path: Path, *, read_only: bool) -> Catalog:
+    """Connect to a catalog file; read-write also creates or migrates the schema."""
+    import duckdb
+
+    from vvshub.catalog._schema import ensure_schema
+
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=_config())
     except Exception as exc:
         raise translate(exc, path=str(path)) from None
     catalog = Catalog(con, location=str(path), read_only=read_only)
-    if not read_only:
-        try:
-            ensure_schema(con)
-        except CatalogError:
+    if read_only:
+        if schema_version(con) is None:
             catalog.close()
-            raise
-        except Exception as exc:
+            raise CatalogError(
+                f"{path} is a DuckDB file but not a vvshub catalog (no schema version)"
+            )
+        found = schema_version(con)
+        if found is not None and found > SCHEMA_VERSION:
             catalog.close()
-            raise translate(exc, path=str(path)) from None
-    elif schema_version(con) is None:
+            raise SchemaVersionError(
+                f"catalog schema version {found} is newer than this vvshub understands "
+                f"({SCHEMA_VERSION}); upgrade vvshub (pip install -U vvshub) to open it",
+                found=found,
+                supported=SCHEMA_VERSION,
+            )
+        return catalog
+    try:
+        migrated = ensure_schema(con)
+    except CatalogError:
         catalog.close()
-        raise CatalogError(f"{path} is a DuckDB file but not a vvshub catalog (no schema version)")
+        raise
+    except Exception as exc:
+        catalog.close()
+        raise translate(exc, path=str(path)) from None
+    if migrated is not None:
+        catalog.mark_written()
+        if migrated > 0:
+            log.warning(
+                "migrated catalog %s from schema version %d to %d", path, migrated, SCHEMA_VERSION
+            )
+    return catalog
+
+
+def _open_snapshot(path: Path, locked: CatalogLockedError) -> Catalog:
+    """Open the read snapshot of a catalog that a writer holds; re-raise when there is none."""
+    import duckdb
+
+    snap = snapshot_path(path)
+    if not snap.exists():
+        raise locked
+    try:
+        con = duckdb.connect(str(snap), read_only=True, config=_config())
+    except Exception as exc:
+        raise translate(exc, path=str(snap)) from None
+    catalog = Catalog(con, location=str(snap), read_only=True)
+    catalog.snapshot_of = str(path)
+    log.info("%s; reading its snapshot %s", locked, snap)
     return catalog
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from vvshub import ids
 from vvshub.catalog._connection import Catalog
 from vvshub.errors import ModelIdError, ModelNotFoundError
+from vvshub.study import BEHAVIORAL, NEURAL_REGIONS, REGIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,11 +24,19 @@ UNION SELECT DISTINCT model_id FROM checkpoints WHERE model_id = ?
 LIMIT 1
 """
 
-_LIST_MODELS = """
+_NEURAL = ", ".join(f"'{r}'" for r in NEURAL_REGIONS)  # the study's names, never user input
+#: Regions in the ventral stream's order, behaviour last (for sorting a model's scores).
+_REGION_ORDER = (
+    "CASE b.region "
+    + " ".join(f"WHEN '{r}' THEN {i}" for i, r in enumerate(REGIONS, start=1))
+    + f" ELSE {len(REGIONS) + 1} END"
+)
+
+_LIST_MODELS = f"""
 WITH agg AS (
     SELECT model_id,
-           avg(score) FILTER (WHERE region IN ('V1', 'V2', 'V4', 'IT')) AS neural,
-           avg(score) FILTER (WHERE region = 'Behavioral') AS behavior
+           avg(score) FILTER (WHERE region IN ({_NEURAL})) AS neural,
+           avg(score) FILTER (WHERE region = '{BEHAVIORAL}') AS behavior
     FROM scores GROUP BY model_id
 )
 SELECT m.model_id, m.short_id, m.arch, m.arch_family, m.dataset, m.samples_per_class, m.seed,
@@ -105,8 +114,7 @@ def model_detail(cat: Catalog, text: str) -> dict[str, Any]:
     scores = cat.query(
         "SELECT b.region, r.benchmark, r.score, r.raw_score, r.ceiling, r.layer, r.scorer_version, "
         "r.source, r.recorded_at FROM score_records r JOIN benchmarks b USING (benchmark) "
-        "WHERE r.model_id = ? ORDER BY CASE b.region WHEN 'V1' THEN 1 WHEN 'V2' THEN 2 "
-        "WHEN 'V4' THEN 3 WHEN 'IT' THEN 4 ELSE 5 END, r.recorded_at",
+        f"WHERE r.model_id = ? ORDER BY {_REGION_ORDER}, r.recorded_at",
         [model_id],
     )
     checkpoints = cat.query(

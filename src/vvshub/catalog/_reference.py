@@ -26,6 +26,7 @@ from vvshub.catalog import _csv
 from vvshub.catalog._connection import Catalog, open_catalog
 from vvshub.constants import COUNT_CONVENTION, REFERENCE_URL
 from vvshub.errors import CatalogError, ImportDataError, ModelIdError
+from vvshub.study import BEHAVIORAL
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def _benchmark_row(name: str, region: str) -> dict[str, Any]:
         "version": subset,
         "ceiling_method": ceiling,
         # the study's scores predate Brain-Score's r^2/c normalisation (NOTES.md section 3)
-        "normalisation": "(r/c)^2" if metric == "pls" else "r/sqrt(c)",
+        "normalisation": "ratio_squared" if metric == "pls" else "ratio_sqrt_ceiling",
     }
 
 
@@ -194,7 +195,7 @@ def _commitment_rows(path: Path) -> list[dict[str, Any]]:
                     seed = int(seed_key.removeprefix("seed-"))
                     layers = dict(entry["region2layer"])
                     if entry.get("behavioral_readout_layer"):
-                        layers["Behavioral"] = entry["behavioral_readout_layer"]
+                        layers[BEHAVIORAL] = entry["behavioral_readout_layer"]
                     for region, layer in layers.items():
                         rows.append(
                             {

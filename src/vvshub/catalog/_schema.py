@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Tables in dependency order (export and the Parquet reader walk this list).
 TABLES = (
@@ -26,6 +26,10 @@ TABLES = (
     "commitments",
     "leaderboard",
     "fits",
+    "layer_scores",
+    "training_runs",
+    "training_epochs",
+    "spool_applied",
 )
 #: Views that a Parquet export also materialises, so pandas/HF datasets can read them.
 VIEWS = ("scores",)
@@ -74,18 +78,28 @@ _DDL = [
         adv_method        VARCHAR,
         checkpoint_url    VARCHAR,
         source            VARCHAR NOT NULL,
-        added_at          TIMESTAMP NOT NULL
+        added_at          TIMESTAMP NOT NULL,
+        width             DOUBLE,
+        depth             VARCHAR,
+        hub_repo          VARCHAR,
+        manifest_sha256   VARCHAR,
+        updated_at        TIMESTAMP
     )""",
     """
     CREATE TABLE IF NOT EXISTS checkpoints (
         model_id        VARCHAR NOT NULL,
         epoch           INTEGER NOT NULL,
-        path            VARCHAR NOT NULL,
-        url             VARCHAR NOT NULL,
+        path            VARCHAR,
+        url             VARCHAR,
         arch            VARCHAR,
         arch_family     VARCHAR,
         is_benchmarked  BOOLEAN NOT NULL,
         source          VARCHAR NOT NULL,
+        sha256          VARCHAR,
+        size_bytes      BIGINT,
+        hub_repo        VARCHAR,
+        revision        VARCHAR,
+        recorded_at     TIMESTAMP,
         PRIMARY KEY (model_id, epoch)
     )""",
     """
@@ -96,7 +110,8 @@ _DDL = [
         metric          VARCHAR NOT NULL,
         version         VARCHAR NOT NULL,
         ceiling_method  VARCHAR NOT NULL,
-        normalisation   VARCHAR NOT NULL
+        normalisation   VARCHAR NOT NULL,
+        suite           VARCHAR
     )""",
     """
     CREATE TABLE IF NOT EXISTS score_records (
@@ -109,6 +124,10 @@ _DDL = [
         scorer_version  VARCHAR NOT NULL,
         source          VARCHAR NOT NULL,
         recorded_at     TIMESTAMP NOT NULL,
+        normalisation   VARCHAR,
+        error           DOUBLE,
+        suite           VARCHAR,
+        benchmark_version VARCHAR,
         PRIMARY KEY (model_id, benchmark, source, scorer_version)
     )""",
     """
@@ -152,6 +171,80 @@ _DDL = [
         created_at       TIMESTAMP NOT NULL,
         vvshub_version   VARCHAR
     )""",
+    # schema 2: the model side (scorer, trainer) and the spool
+    """
+    CREATE TABLE IF NOT EXISTS layer_scores (
+        model_id        VARCHAR NOT NULL,
+        benchmark       VARCHAR NOT NULL,
+        layer           VARCHAR NOT NULL,
+        split           VARCHAR NOT NULL,
+        score           DOUBLE,
+        raw_score       DOUBLE,
+        ceiling         DOUBLE,
+        suite           VARCHAR,
+        scorer_version  VARCHAR NOT NULL,
+        source          VARCHAR NOT NULL,
+        recorded_at     TIMESTAMP NOT NULL,
+        PRIMARY KEY (model_id, benchmark, layer, split, source, scorer_version)
+    )""",
+    """
+    CREATE TABLE IF NOT EXISTS training_runs (
+        run_id          VARCHAR PRIMARY KEY,
+        model_id        VARCHAR NOT NULL,
+        config          JSON NOT NULL,
+        manifest_sha256 VARCHAR,
+        status          VARCHAR NOT NULL,
+        device          VARCHAR,
+        wall_time_s     DOUBLE,
+        started_at      TIMESTAMP,
+        finished_at     TIMESTAMP,
+        recorded_at     TIMESTAMP NOT NULL,
+        vvshub_version  VARCHAR
+    )""",
+    """
+    CREATE TABLE IF NOT EXISTS training_epochs (
+        run_id          VARCHAR NOT NULL,
+        epoch           INTEGER NOT NULL,
+        acc             DOUBLE,
+        loss            DOUBLE,
+        n_samples_seen  BIGINT,
+        wall_time_s     DOUBLE,
+        lr              DOUBLE,
+        PRIMARY KEY (run_id, epoch)
+    )""",
+    """
+    CREATE TABLE IF NOT EXISTS spool_applied (
+        spool_id        VARCHAR PRIMARY KEY,
+        n_records       BIGINT NOT NULL,
+        created_at      TIMESTAMP,
+        applied_at      TIMESTAMP NOT NULL
+    )""",
+]
+
+#: Schema 1 -> 2, in one transaction: new columns for the model side's records (hub
+#: locations and hashes, re-normalisable scores, width/depth), checkpoint paths optional
+#: (a hub checkpoint has no study URL), and the study's normalisation names spelled as the
+#: write API spells them. New tables come from ``_DDL`` (CREATE ... IF NOT EXISTS).
+_MIGRATE_1_TO_2 = [
+    "ALTER TABLE models ADD COLUMN width DOUBLE",
+    "ALTER TABLE models ADD COLUMN depth VARCHAR",
+    "ALTER TABLE models ADD COLUMN hub_repo VARCHAR",
+    "ALTER TABLE models ADD COLUMN manifest_sha256 VARCHAR",
+    "ALTER TABLE models ADD COLUMN updated_at TIMESTAMP",
+    "ALTER TABLE checkpoints ALTER COLUMN path DROP NOT NULL",
+    "ALTER TABLE checkpoints ALTER COLUMN url DROP NOT NULL",
+    "ALTER TABLE checkpoints ADD COLUMN sha256 VARCHAR",
+    "ALTER TABLE checkpoints ADD COLUMN size_bytes BIGINT",
+    "ALTER TABLE checkpoints ADD COLUMN hub_repo VARCHAR",
+    "ALTER TABLE checkpoints ADD COLUMN revision VARCHAR",
+    "ALTER TABLE checkpoints ADD COLUMN recorded_at TIMESTAMP",
+    "ALTER TABLE benchmarks ADD COLUMN suite VARCHAR",
+    "ALTER TABLE score_records ADD COLUMN normalisation VARCHAR",
+    "ALTER TABLE score_records ADD COLUMN error DOUBLE",
+    "ALTER TABLE score_records ADD COLUMN suite VARCHAR",
+    "ALTER TABLE score_records ADD COLUMN benchmark_version VARCHAR",
+    "UPDATE benchmarks SET normalisation = 'ratio_squared' WHERE normalisation = '(r/c)^2'",
+    "UPDATE benchmarks SET normalisation = 'ratio_sqrt_ceiling' WHERE normalisation = 'r/sqrt(c)'",
 ]
 
 #: The public view: one row per (model, benchmark), the latest record of each.
@@ -168,7 +261,10 @@ SELECT
     m.seed, m.acc,
     b.region, r.benchmark, r.score, r.raw_score, r.ceiling, r.layer,
     m.is_pretrained, m.is_random, m.is_ssl, m.is_adv, m.is_ablation, m.is_open_clip,
-    m.ssl_method, m.adv_method, r.source, r.scorer_version, b.version AS benchmark_version
+    m.ssl_method, m.adv_method, r.source, r.scorer_version,
+    coalesce(r.benchmark_version, b.version) AS benchmark_version,
+    coalesce(r.normalisation, b.normalisation) AS normalisation,
+    coalesce(r.suite, b.suite) AS suite, r.error AS score_error, m.hub_repo
 FROM latest r
 JOIN models m USING (model_id)
 JOIN benchmarks b USING (benchmark)
@@ -179,22 +275,49 @@ CREATE TABLE IF NOT EXISTS leaderboard (model_id VARCHAR)
 """
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and views and record the schema version (idempotent)."""
-    from vvshub.errors import CatalogError
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> int | None:
+    """Create or migrate the schema to ``SCHEMA_VERSION``, all in one transaction.
 
-    for ddl in _DDL:
-        con.execute(ddl)
-    con.execute(_CREATE_LEADERBOARD_EMPTY)
-    con.execute(SCORES_VIEW)
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None:
-        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise CatalogError(
-            f"catalog schema version {row[0]} is newer than this vvshub understands "
-            f"({SCHEMA_VERSION}); upgrade vvshub"
+    The version is read before anything is touched: a catalog written by a newer
+    vvshub is refused unchanged. An older one is migrated in place; a failure
+    rolls back to the old file as it was.
+
+    Returns:
+        The version migrated from (0 for a new, empty file), or ``None`` when the
+        schema was already current.
+
+    Raises:
+        SchemaVersionError: the catalog is newer than this vvshub.
+    """
+    from vvshub.errors import SchemaVersionError
+
+    found = schema_version(con)
+    if found is not None and found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"catalog schema version {found} is newer than this vvshub understands "
+            f"({SCHEMA_VERSION}); upgrade vvshub (pip install -U vvshub) to open it",
+            found=found,
+            supported=SCHEMA_VERSION,
         )
+    if found == SCHEMA_VERSION:
+        return None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if found == 1:
+            for statement in _MIGRATE_1_TO_2:
+                con.execute(statement)
+        for ddl in _DDL:
+            con.execute(ddl)
+        con.execute(_CREATE_LEADERBOARD_EMPTY)
+        con.execute(SCORES_VIEW)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return found or 0
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

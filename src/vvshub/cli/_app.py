@@ -28,6 +28,7 @@ _REGISTRARS = (
     "vvshub.cli.models",
     "vvshub.cli.laws",
     "vvshub.cli.zoo",
+    "vvshub.cli.report",
 )
 
 for _name in _REGISTRARS:

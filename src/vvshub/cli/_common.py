@@ -1,16 +1,28 @@
-"""Options shared by several commands, output rendering, and the error table."""
+"""Options shared by several commands, output rendering, and the error table.
+
+Every command renders through these helpers, so output reads the same everywhere:
+numbers through :func:`vvshub._format.format_number`, tables through :func:`print_frame`,
+key/value summaries through :func:`print_fields`, lines through :func:`print_text`, errors
+through :func:`exit_with_error`. Text from users or data never reaches rich as markup: the
+helpers hand rich ``Text`` objects (or escaped strings), so ``[/]`` or ``[bold]`` in a query
+result, a path or an error message prints as typed.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from vvshub._format import format_number
+
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console
 
 CatalogOpt = Annotated[
     str | None,
@@ -41,14 +53,14 @@ def _hint(exc: BaseException) -> str:
 
 def exit_with_error(exc: BaseException | str, *, code: int = 1) -> NoReturn:
     """Print one line for ``exc`` on stderr and exit; a traceback only with ``VVSHUB_DEBUG=1``."""
-    from rich.console import Console
+    from rich.text import Text
 
     from vvshub.constants import debug_enabled
     from vvshub.errors import VvsHubError
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = console(stderr=True)
     if isinstance(exc, str):
-        console.print(f"[bold red]error:[/] {exc}")
+        err.print(_error_line(exc))
         raise SystemExit(code)
     if debug_enabled():
         raise exc
@@ -60,10 +72,17 @@ def exit_with_error(exc: BaseException | str, *, code: int = 1) -> NoReturn:
     else:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         hint = "this is a bug in vvshub; rerun with VVSHUB_DEBUG=1 for the traceback"
-    console.print(f"[bold red]error:[/] {message}", markup=True)
+    err.print(_error_line(message))
     if hint:
-        console.print(f"[dim]hint: {hint}[/]")
+        err.print(Text(f"hint: {hint}", style="dim"))
     raise SystemExit(code)
+
+
+def _error_line(message: str) -> Any:
+    """``error: message`` as a rich Text: the message is printed as it is, never as markup."""
+    from rich.text import Text
+
+    return Text.assemble(("error:", "bold red"), " ", str(message))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -91,55 +110,69 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
 
 
-def print_frame(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 200) -> None:
-    """Render a DataFrame as a rich table (numbers right-aligned, long tables truncated)."""
+def console(*, stderr: bool = False) -> Console:
+    """The rich console every command prints through (no highlighting of data)."""
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console()
-    table = Table(title=title, show_lines=False, header_style="bold")
+    return Console(stderr=stderr, highlight=False, soft_wrap=stderr)
+
+
+def print_text(text: str, *, style: str | None = None, stderr: bool = False) -> None:
+    """Print ``text`` as it is (never parsed as markup), optionally in one rich ``style``."""
+    from rich.text import Text
+
+    console(stderr=stderr).print(Text(str(text), style=style or ""))
+
+
+def print_warning(message: str, *, kind: str = "warning") -> None:
+    """One ``kind: message`` line on stderr (``message`` printed as it is)."""
+    from rich.text import Text
+
+    console(stderr=True).print(Text.assemble((f"{kind}:", "bold yellow"), " ", str(message)))
+
+
+def print_fields(
+    fields: Mapping[str, Any], *, title: str | None = None, missing: str = "—"
+) -> None:
+    """A key/value summary: one ``key  value`` line per field, numbers written as in tables."""
+    from rich.text import Text
+
+    out = console()
+    if title is not None:
+        out.print(Text(str(title), style="bold"))
+    width = max((len(str(k)) for k in fields), default=0) + 2
+    for key, value in fields.items():
+        out.print(Text(f"  {key!s:<{width}}{format_number(value, missing=missing)}"))
+
+
+def print_frame(df: pd.DataFrame, *, title: str | None = None, max_rows: int = 200) -> None:
+    """Render a DataFrame as a rich table (numbers right-aligned, long tables truncated).
+
+    Cells, headers and the title are printed literally; numbers go through
+    :func:`~vvshub._format.format_number` (exact values: ``--json`` or ``--format csv``).
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    table = Table(
+        title=Text(str(title)) if title is not None else None, show_lines=False, header_style="bold"
+    )
     numeric = {c for c in df.columns if df[c].dtype.kind in "iuf"}
     for col in df.columns:
         table.add_column(
-            str(col),
+            Text(str(col)),
             justify="right" if col in numeric else "left",
             overflow="fold",
             min_width=len(str(col)) if col in numeric else None,
         )
     for row in df.head(max_rows).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    console.print(table)
+        table.add_row(*(Text(format_number(v)) for v in row))
+    out.print(table)
     if len(df) > max_rows:
-        console.print(f"[dim]… {len(df) - max_rows} more rows (use --format csv or -o FILE)[/]")
-
-
-_SI = ((1e9, "G"), (1e6, "M"))
-
-
-def _cell(value: Any) -> str:
-    """A table cell: counts as 11.69M / 1.827G, compute as 1.404e+18 (exact values via csv/json)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool) or (
-        not isinstance(value, (int, float)) and not hasattr(value, "dtype")
-    ):
-        return str(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if number != number:
-        return ""
-    if abs(number) >= 1e12:
-        return f"{number:.4g}"
-    for scale, suffix in _SI:
-        if abs(number) >= scale:
-            return f"{number / scale:.4g}{suffix}"
-    if number.is_integer():
-        return f"{number:,.0f}"
-    if abs(number) < 1e-3:
-        return f"{number:.3g}"
-    return f"{number:.4f}".rstrip("0").rstrip(".")
+        out.print(
+            Text(f"… {len(df) - max_rows} more rows (use --format csv or -o FILE)", style="dim")
+        )
 
 
 def write_frame(df: pd.DataFrame, *, fmt: str, output: Path | None) -> None:

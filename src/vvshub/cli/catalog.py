@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_json, write_frame
+from vvshub.cli._common import (
+    CatalogOpt,
+    JsonOpt,
+    console,
+    print_fields,
+    print_json,
+    print_text,
+    write_frame,
+)
 
 catalog_app = typer.Typer(help="Build and publish the catalog.", no_args_is_help=True)
 
@@ -36,16 +44,20 @@ def import_reference_cmd(
     if json_out:
         print_json(summary.to_dict())
         return
-    from rich.console import Console
+    from rich.text import Text
 
-    console = Console()
+    from vvshub._format import format_number
+
     if not summary.changed:
-        console.print(
-            f"[green]up to date[/]: these reference files ({summary.import_id}) are already imported"
+        console().print(
+            Text.assemble(
+                ("up to date", "green"),
+                f": these reference files ({summary.import_id}) are already imported",
+            )
         )
         return
-    counts = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
-    console.print(f"[green]imported[/] {summary.source}: {counts}")
+    counts = ", ".join(f"{format_number(n)} {t}" for t, n in summary.rows.items())
+    console().print(Text.assemble(("imported", "green"), f" {summary.source}: {counts}"))
 
 
 @catalog_app.command("export")
@@ -62,15 +74,16 @@ def export_cmd(
         print_json([str(f) for f in files])
         return
     for f in files:
-        typer.echo(str(f))
+        print_text(str(f))
 
 
 @catalog_app.command("info")
 def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
     """Where the catalog is, its schema version, row counts and import provenance."""
-    from vvshub.catalog import open_catalog
+    from vvshub.catalog import open_catalog, pending_spool
 
     with open_catalog(catalog, read_only=True) as cat:
+        spooled = len(pending_spool(cat.snapshot_of or cat.location)) if cat.location else 0
         tables = cat.tables()
         counts = {t: cat.fetchall(f'SELECT count(*) FROM "{t}"')[0][0] for t in tables}
         version = (
@@ -90,20 +103,36 @@ def info_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
             "schema_version": version,
             "rows": counts,
             "imports": [] if imports is None else imports.to_dict(orient="records"),
+            "spool_pending": spooled,
+            "snapshot_of": cat.snapshot_of,
         }
     if json_out:
         print_json(info)
         return
-    from rich.console import Console
-
-    console = Console()
-    console.print(f"[bold]{info['location']}[/] (schema {version})")
-    for t, n in counts.items():
-        console.print(f"  {t:<16}{n:>10,}")
+    print_fields(counts, title=f"{info['location']} (schema {version})")
+    if info["snapshot_of"]:
+        print_text(f"  read snapshot of {info['snapshot_of']}, which a writer holds", style="dim")
+    if spooled:
+        print_text(f"  spooled batches waiting: {spooled} (`vvshub catalog drain` applies them)")
     for imp in info["imports"]:
-        console.print(
-            f"  [dim]{imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}[/]"
+        print_text(
+            f"  {imp['imported_at']} {imp['file']} sha256:{imp['sha256'][:12]}… from {imp['source']}",
+            style="dim",
         )
+
+
+@catalog_app.command("drain")
+def drain_cmd(catalog: CatalogOpt = None, json_out: JsonOpt = False) -> None:
+    """Apply record batches spooled while the catalog was locked (any writer also does)."""
+    from vvshub.catalog import drain_spool, pending_spool, writable_path
+
+    path = writable_path(catalog)
+    applied = drain_spool(str(path))
+    left = len(pending_spool(path))
+    if json_out:
+        print_json({"applied": applied, "pending": left})
+        return
+    print_text(f"applied {applied} spooled batch(es); {left} waiting")
 
 
 def sql_cmd(
@@ -117,10 +146,17 @@ def sql_cmd(
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
     catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
-    """Run a SQL query against the catalog on a read-only connection."""
+    """Run a SQL query against the catalog on a read-only connection (--json: --format json)."""
     from vvshub.catalog import open_catalog
 
+    if json_out:
+        if fmt.lower() not in ("table", "json"):
+            raise typer.BadParameter(
+                f"--json and --format {fmt} disagree; give one of them", param_hint="--json"
+            )
+        fmt = "json"
     if fmt.lower() not in ("table", "csv", "json", "parquet"):
         raise typer.BadParameter(
             f"unknown format {fmt!r}; expected table, csv, json or parquet", param_hint="--format"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_json
+from vvshub._format import format_number
+from vvshub.cli._common import CatalogOpt, JsonOpt, print_json, print_text, print_warning
 
 T = TypeVar("T")
 
@@ -61,34 +61,23 @@ def _with_warnings(fn: Callable[[], T]) -> T:
     """Run ``fn``; print each warning it raised as one line on stderr."""
     import warnings
 
-    from rich.console import Console
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn()
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
     for w in caught:
         kind = "convergence" if w.category.__name__ == "ConvergenceWarning" else "warning"
-        console.print(f"[bold yellow]{kind}:[/] {w.message}")
+        print_warning(str(w.message), kind=kind)
     return result
 
 
 def _print_notes(notes: list[str]) -> None:
-    """Print stored caveats of a reused fit, one line each on stderr."""
-    from rich.console import Console
-    from rich.text import Text
-
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    """Print stored caveats of a reused fit (or a prediction), one line each on stderr."""
     for note in notes:
-        err.print(Text.assemble(("warning: ", "bold yellow"), note))
+        print_warning(str(note))
 
 
 def _fmt(v: float, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-        return f"{v:.3g}"
-    return f"{v:.{digits}f}"
+    return format_number(v, digits=digits, missing="—")
 
 
 @laws_app.command("fit")
@@ -140,7 +129,7 @@ def fit_cmd(
     from rich.console import Console
     from rich.table import Table
 
-    from vvshub.laws._plot import plain_formula, short_number
+    from vvshub.laws import plain_formula, short_number
 
     console = Console()
     f = result.fit
@@ -149,7 +138,7 @@ def fit_cmd(
     table.add_column("value", justify="right")
     if f.n_bootstrap:
         table.add_column("95% CI", justify="right")
-    from rich.markup import escape
+    from rich.text import Text
 
     ci = out.get("ci", {})
     rows = [(k, v, ci.get(k)) for k, v in f.params.items()]
@@ -158,7 +147,7 @@ def fit_cmd(
     for k, v, band in rows:
         row = [k, _fmt(v)]
         if f.n_bootstrap:
-            row.append(escape(f"[{_fmt(band[0])}, {_fmt(band[1])}]") if band else "")
+            row.append(Text(f"[{_fmt(band[0])}, {_fmt(band[1])}]") if band else "")
         table.add_row(*row)
     console.print(table)
     console.print(plain_formula(f), highlight=False)
@@ -185,8 +174,7 @@ def _allocation_or_none(fits: dict[str, Any], catalog: Any, allocation: Any, rel
 
 
 def _paper_rows(fits: dict[str, Any], alloc: Any) -> list[tuple[str, str, str]]:
-    from vvshub.laws import PAPER_REPORTED
-    from vvshub.laws._plot import plain_formula
+    from vvshub.laws import PAPER_REPORTED, plain_formula
 
     symbols = {"compute": "C", "params": "N", "samples": "D"}
     rows = []
@@ -276,20 +264,16 @@ def plot_cmd(
     catalog: CatalogOpt = None,
 ) -> None:
     """Plot data, fitted law and bootstrap band (log-x), or the paper's figures with --paper."""
-    from rich.console import Console
-
     if paper == (sql is not None):
         raise typer.BadParameter("give either --sql QUERY or --paper", param_hint="--sql/--paper")
     if paper:
-        from vvshub.laws import allocation, compute_relation, paper_fits
-        from vvshub.laws._plot import plot_paper
+        from vvshub.laws import allocation, compute_relation, paper_fits, plot_paper
 
         fits = _with_warnings(lambda: paper_fits(catalog=catalog, n_bootstrap=bootstrap))
         alloc = _allocation_or_none(fits, catalog, allocation, compute_relation)
         written = plot_paper(fits, alloc, output)
     else:
-        from vvshub.laws import fit_sql
-        from vvshub.laws._plot import plot_fit
+        from vvshub.laws import fit_sql, plot_fit
 
         if output.suffix.lower() not in (".png", ".svg"):
             raise typer.BadParameter("output must end in .png or .svg", param_hint="-o")
@@ -299,7 +283,7 @@ def plot_cmd(
         )
         written = [plot_fit(res, output, x_label=x_label, symbol=symbol, title=title)]
     for path in written:
-        Console().print(f"wrote {path}", highlight=False)
+        print_text(f"wrote {path}")
 
 
 @laws_app.command("backtest")
@@ -341,6 +325,7 @@ def backtest_cmd(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
         title=f"backtest: fit on {bt.fit.n_rows} rows; {len(bt.rows)} rows at the "
@@ -351,8 +336,8 @@ def backtest_cmd(
         table.add_column(col, justify="left" if col == "model" else "right")
     for r in bt.rows:
         table.add_row(
-            r.label,
-            f"{r.compute:.3g}",
+            Text(str(r.label)),
+            _fmt(r.compute),
             _fmt(r.score),
             _fmt(r.predicted),
             f"[{_fmt(r.low)}, {_fmt(r.high)}]",
@@ -387,8 +372,7 @@ def predict_cmd(
         return
     from rich.console import Console
     from rich.table import Table
-
-    from rich.markup import escape
+    from rich.text import Text
 
     console = Console(highlight=False)
     console.print(f"[bold]At C = {flops:.3g} FLOPs[/]")
@@ -398,7 +382,7 @@ def predict_cmd(
         ("behavior", "behavioural alignment", pred.behavior, pred.behavior_ci),
     ):
         if valid[name]:
-            console.print(escape(f"  {label} {s:.4f}   95% CI [{lo:.4f}, {hi:.4f}]"))
+            console.print(Text(f"  {label} {s:.4f}   95% CI [{lo:.4f}, {hi:.4f}]"))
         else:
             console.print(f"  {label} —   (the law gives {s:.3g}, below 0: not a score)")
     a = pred.allocation
@@ -407,14 +391,14 @@ def predict_cmd(
     else:
         lo, hi = pred.n_params_ci
         console.print(
-            escape(
+            Text(
                 f"  compute-optimal N*    {pred.n_params_opt:.3g} parameters   "
                 f"[{_fmt(lo)}, {_fmt(hi)}]   (N* ∝ C^{a['n_exponent']:.3f})"
             )
         )
         lo, hi = pred.n_samples_seen_ci
         console.print(
-            escape(
+            Text(
                 f"  compute-optimal D*    {pred.n_samples_seen_opt:.3g} samples seen   "
                 f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
             )
@@ -424,11 +408,10 @@ def predict_cmd(
         for col in ("model", "total_flops", "neural", "behaviour"):
             table.add_column(col, justify="left" if col == "model" else "right")
         for m in pred.nearest:
-            table.add_row(
-                m.model_id, f"{m.total_flops:.3g}", f"{m.neural:.4f}", f"{m.behavior:.4f}"
-            )
+            table.add_row(Text(m.model_id), _fmt(m.total_flops), _fmt(m.neural), _fmt(m.behavior))
         console.print(table)
-    _print_notes(list(pred.warnings))
+    for w in pred.warnings:
+        print_warning(str(w))
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_frame, print_json
+from vvshub.cli._common import (
+    CatalogOpt,
+    JsonOpt,
+    print_fields,
+    print_frame,
+    print_json,
+    print_text,
+)
 
 models_app = typer.Typer(help="Browse the catalog's models.", no_args_is_help=True)
 
@@ -69,10 +76,8 @@ def show_cmd(
 
 def _render_detail(detail: dict) -> None:
     import pandas as pd
-    from rich.console import Console
 
-    console = Console()
-    console.print(f"[bold]{detail['model_id']}[/]  aliases: {', '.join(detail['aliases'])}")
+    print_text(f"{detail['model_id']}  aliases: {', '.join(detail['aliases'])}", style="bold")
     model = detail["model"]
     if model:
         keys = [
@@ -89,27 +94,9 @@ def _render_detail(detail: dict) -> None:
             "count_convention",
             "source",
         ]
-        for k in keys:
-            value = model.get(k)
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and abs(value) >= 1e12
-            ):
-                text = f"{value:.4g}"
-            elif (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and float(value).is_integer()
-            ):
-                text = f"{value:,.0f}"
-            elif isinstance(value, float):
-                text = f"{value:.4f}"
-            else:
-                text = str(value)
-            console.print(f"  {k:<18}{text}")
+        print_fields({k: model.get(k) for k in keys})
     else:
-        console.print("  [dim]no metadata: known only from its published checkpoints[/]")
+        print_text("  no metadata: known only from its published checkpoints", style="dim")
     if detail["scores"]:
         print_frame(
             pd.DataFrame(detail["scores"])[
@@ -120,7 +107,7 @@ def _render_detail(detail: dict) -> None:
     ckpts = detail["checkpoints"]
     if ckpts:
         bench = [c["epoch"] for c in ckpts if c["is_benchmarked"]]
-        console.print(
+        print_text(
             f"  {len(ckpts)} checkpoints, epochs {ckpts[0]['epoch']}–{ckpts[-1]['epoch']}"
             + (f", benchmarked epoch {bench[0]}" if bench else "")
         )

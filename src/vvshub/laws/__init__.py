@@ -40,6 +40,14 @@ from vvshub.laws._paper import (
     paper_fits,
     predict,
 )
+from vvshub.laws._plot import (
+    draw_law,
+    formula,
+    plain_formula,
+    plot_fit,
+    plot_paper,
+    short_number,
+)
 from vvshub.laws._selections import PAPER_SELECTIONS, Selection, selection
 from vvshub.laws._solver import huber, objective
 
@@ -64,15 +72,21 @@ __all__ = [
     "allocation",
     "backtest",
     "compute_relation",
+    "draw_law",
     "fit_compute_relation",
     "fit_law",
     "fit_sql",
+    "formula",
     "get_form",
     "huber",
     "misalignment",
     "objective",
     "paper_fits",
+    "plain_formula",
+    "plot_fit",
+    "plot_paper",
     "predict",
     "read_selection",
     "selection",
+    "short_number",
 ]

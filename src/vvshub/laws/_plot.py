@@ -57,9 +57,15 @@ def formula(fit: LawFit, *, symbol: str = "x") -> str:
 
 
 def short_number(v: float) -> str:
-    """``1e+13`` -> ``1e13``; ``1.0`` -> ``1``."""
-    text = f"{v:.0e}" if v >= 100 and f"{v:.0e}" == f"{v:.6e}".replace(".000000", "") else f"{v:g}"
-    return text.replace("e+0", "e").replace("e+", "e")
+    """A law's scale as its formula writes it: ``1e+13`` -> ``1e13``; ``1.0`` -> ``1``.
+
+    Example:
+        >>> short_number(1e13), short_number(1.0)
+        ('1e13', '1')
+    """
+    from vvshub._format import format_number
+
+    return format_number(v, compact=True)
 
 
 def plain_formula(fit: LawFit, *, symbol: str = "x") -> str:

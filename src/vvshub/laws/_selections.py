@@ -16,26 +16,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Regions averaged for neural alignment.
-NEURAL_REGIONS = ("V1", "V2", "V4", "IT")
+from vvshub.study import (
+    BEHAVIORAL,
+    FLEX_FAMILIES,
+    GRID_DATASETS,
+    NEURAL_REGIONS,
+    REGIONS,
+    SAMPLE_DATASETS,
+    flex_family,
+)
+
 #: Regions averaged for the overall alignment score.
-ALL_REGIONS = ("V1", "V2", "V4", "IT", "Behavioral")
+ALL_REGIONS = REGIONS
+
+
+def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+    """Constant study names as a SQL list (never user input: those are bound parameters)."""
+    return ", ".join(f"'{v}'" for v in values)
+
 
 _FAMILY = (
-    "CASE arch_family WHEN 'ResNetFlex' THEN 'ResNet' WHEN 'ConvNeXtFlex' THEN 'ConvNeXt' "
-    "WHEN 'ViTFlex' THEN 'ViT' ELSE arch_family END"
+    "CASE arch_family "
+    + " ".join(f"WHEN '{flex}' THEN '{base}'" for flex, base in FLEX_FAMILIES.items())
+    + " ELSE arch_family END"
 )
 _CONTROLLED = (
     "NOT is_pretrained AND NOT is_random AND NOT is_ssl AND NOT is_adv AND NOT is_ablation"
 )
+_TRANSFORMERS = [f for base in ("ConvNeXt", "ViT") for f in (base, flex_family(base))]
 _TRANSFORMER_DATA = (
-    "(arch_family NOT IN ('ConvNeXt', 'ConvNeXtFlex', 'ViT', 'ViTFlex') "
-    "OR samples_per_class IN (0, 300))"
+    f"(arch_family NOT IN ({_sql_list(_TRANSFORMERS)}) OR samples_per_class IN (0, 300))"
 )
 
 
 def _select(x: str, *, regions: tuple[str, ...], where: str, joint: bool = False) -> str:
-    region_list = ", ".join(f"'{r}'" for r in regions)
+    region_list = _sql_list(regions)
     cols = (
         "any_value(n_params) AS n, any_value(n_samples_seen) AS d"
         if joint
@@ -50,12 +65,12 @@ def _select(x: str, *, regions: tuple[str, ...], where: str, joint: bool = False
     )
 
 
-_IMAGENET_ECOSET = "dataset IN ('imagenet', 'ecoset')"
+_IMAGENET_ECOSET = f"dataset IN ({_sql_list(GRID_DATASETS)})"
 
 #: Compute -> neural alignment (Figure 1b): 620 models on the reference data.
 COMPUTE_NEURAL = _select("total_flops", regions=NEURAL_REGIONS, where=_IMAGENET_ECOSET)
 #: Compute -> behavioural alignment (Figure 1b).
-COMPUTE_BEHAVIOR = _select("total_flops", regions=("Behavioral",), where=_IMAGENET_ECOSET)
+COMPUTE_BEHAVIOR = _select("total_flops", regions=(BEHAVIORAL,), where=_IMAGENET_ECOSET)
 #: Parameters -> alignment, full-data models only (Figure 2c).
 PARAMS_ALIGNMENT = _select(
     "n_params", regions=ALL_REGIONS, where=f"{_IMAGENET_ECOSET} AND samples_per_class = 0"
@@ -81,10 +96,6 @@ def samples_seen_query(dataset: str) -> str:
     return _select(
         "n_samples_seen", regions=ALL_REGIONS, where=f"dataset = ? AND {_TRANSFORMER_DATA}"
     )
-
-
-#: Training sets of the samples-seen laws, in the paper's order.
-SAMPLE_DATASETS = ("imagenet", "ecoset", "imagenet21kP", "places365", "inaturalist", "webvisionP")
 
 
 @dataclass(frozen=True)

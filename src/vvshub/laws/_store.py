@@ -13,11 +13,10 @@ import json
 import logging
 import math
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vvshub.errors import CatalogError, CatalogLockedError
+from vvshub.errors import CatalogError
 from vvshub.laws._law import LawFit
 
 if TYPE_CHECKING:
@@ -30,11 +29,6 @@ logger = logging.getLogger(__name__)
 _SELECT_FIT = (
     "SELECT params, objective, n_rows, n_bootstrap, bootstrap_params, options "
     "FROM fits WHERE fit_id = ?"
-)
-_INSERT_FIT = (
-    "INSERT OR REPLACE INTO fits (fit_id, query, data_hash, form, options, params, objective, "
-    "n_rows, n_bootstrap, bootstrap_params, created_at, vvshub_version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -124,11 +118,12 @@ def save_fit(
     options: dict[str, Any],
     fit: LawFit,
 ) -> bool:
-    """Write ``fit`` to the ``fits`` table; ``False`` (with a warning) when the catalog is locked
-    or read-only (a Parquet export)."""
-    from importlib.metadata import version
+    """Write ``fit`` to the ``fits`` table through the catalog's write API.
 
-    from vvshub.catalog import open_catalog
+    Returns ``False`` (with a warning) when the catalog is read-only (a Parquet export) or the
+    fit cannot be stored; a locked catalog gets the fit through the spool.
+    """
+    from vvshub.catalog import FitRecord, save_fits
 
     boot = {
         "params": [list(p) for p in fit.bootstrap_params],
@@ -141,29 +136,27 @@ def save_fit(
         "log_bootstrap": [list(p) for p in fit.bootstrap_log_params],
         "degenerate": fit.degenerate,
     }
+    # a degenerate fit's A = exp(a) is inf, which JSON cannot hold: stored as "inf"
     boot = finite_json(boot)
-    values = [
-        key,
-        query,
-        data_hash_,
-        fit.form,
-        canonical_json(options),
-        canonical_json(finite_json(fit.params)),
-        fit.objective,
-        fit.n_rows,
-        fit.n_bootstrap,
-        canonical_json(boot),
-        datetime.now(UTC).replace(tzinfo=None),
-        version("vvshub"),
-    ]
+    record = FitRecord(
+        fit_id=key,
+        query=query,
+        data_hash=data_hash_,
+        form=fit.form,
+        options=options,
+        params=finite_json(fit.params),
+        objective=fit.objective,
+        n_rows=fit.n_rows,
+        n_bootstrap=fit.n_bootstrap,
+        bootstrap=boot,
+    )
     try:
-        with open_catalog(location, read_only=False) as cat, cat.transaction():
-            cat.execute(_INSERT_FIT, values)
-    except CatalogLockedError as exc:
-        warnings.warn(f"fit not stored: {exc}", UserWarning, stacklevel=2)
-        return False
+        # a stored fit is a cache: wait briefly for the lock, then spool it for the next writer
+        result = save_fits([record], catalog=location, wait=2.0)
     except CatalogError as exc:
         warnings.warn(f"fit not stored in the catalog: {exc}", UserWarning, stacklevel=2)
         return False
+    if result.spooled:
+        logger.info("fit %s spooled to %s", key, result.spooled)
     logger.info("stored fit %s (%s, %d rows)", key, fit.form, fit.n_rows)
     return True

@@ -6,7 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from vvshub.errors import VariantError
+from vvshub import study
+from vvshub.errors import CountError, VariantError
+from vvshub.study import STUDY_DEPTHS
 from vvshub.zoo._count import CONVENTION, Count, count_module
 from vvshub.zoo._init import fast_init
 from vvshub.zoo._registry import BASES, DEFAULT_INPUT_SIZE, Recipe, resolve
@@ -27,21 +29,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Depth tuples of the study's depth-scaled ResNet-18s (``resnetflexfilters-d-a-b-c-d``).
-STUDY_DEPTHS: tuple[tuple[int, int, int, int], ...] = (
-    (1, 0, 0, 0),
-    (1, 0, 0, 1),
-    (1, 0, 0, 2),
-    (1, 0, 1, 0),
-    (1, 1, 0, 0),
-    (1, 1, 1, 0),
-    (1, 1, 1, 1),
-    (1, 1, 1, 2),
-    (1, 1, 2, 2),
-    (1, 2, 2, 2),
-    (2, 2, 2, 2),
-)
 
 
 def variant_name(
@@ -64,19 +51,19 @@ def variant_name(
         >>> variant_name("deit_small", width=0.5, depth=[6])
         'deit_small_w0.5_dp6'
     """
-    from vvshub.ids import ArchSpec, parse_arch, short_arch_name
+    from vvshub.ids import variant
 
     if width is None and depth is None:
         return resolve(arch).arch
     if depth is not None and any(not isinstance(d, int) or isinstance(d, bool) for d in depth):
         raise VariantError(f"{arch!r}: block counts must be integers, got {list(depth)!r}")
-    spec = parse_arch(resolve(arch).base)
-    new = ArchSpec(
-        spec.base,
-        width=float(width) if width is not None else spec.width,
-        depth=tuple(depth) if depth is not None else spec.depth,
+    base = resolve(arch).base
+    spec = variant(
+        base,
+        width=float(width) if width is not None else None,
+        depth=tuple(depth) if depth is not None else None,
     )
-    return parse_arch(short_arch_name(new)).name
+    return spec.name
 
 
 def recipe(arch: str) -> Recipe:
@@ -101,7 +88,7 @@ def recipe(arch: str) -> Recipe:
 
 
 def build(
-    model_id_or_arch: str,
+    model_id_or_arch: str | Recipe,
     *,
     num_classes: int = 1000,
     width: float | None = None,
@@ -114,8 +101,8 @@ def build(
     Args:
         model_id_or_arch: an architecture (``resnet18``, ``resnetflexfilters-f-1-16-20-11``,
             ``convnextflex-l-2``, ``deitflex-l-0``, ``cornet_s``, ``resnet18_w0.5``,
-            ``resnet18_dp1-2-2-1`` ...) or a model id (``resnet18_imagenet_10_seed-1``,
-            ``resnet18_w0.5_d30``).
+            ``resnet18_dp1-2-2-1`` ...), a model id (``resnet18_imagenet_10_seed-1``,
+            ``resnet18_w0.5_d30``), or a :class:`Recipe` already resolved.
         num_classes: classifier outputs (the study: 1000 for ImageNet, 565 for EcoSet).
         width: build the architecture at this width multiplier instead (see :func:`variant_name`).
         depth: build it with these blocks per stage instead.
@@ -138,9 +125,14 @@ def build(
     """
     if not isinstance(num_classes, int) or num_classes < 0:
         raise VariantError(f"num_classes must be a non-negative integer, got {num_classes!r}")
-    if width is not None or depth is not None:
-        model_id_or_arch = variant_name(model_id_or_arch, width=width, depth=depth)
-    r = resolve(model_id_or_arch)
+    if isinstance(model_id_or_arch, Recipe):
+        if width is not None or depth is not None:
+            raise VariantError("pass width/depth with an architecture name, not with a Recipe")
+        r = model_id_or_arch
+    else:
+        if width is not None or depth is not None:
+            model_id_or_arch = variant_name(model_id_or_arch, width=width, depth=depth)
+        r = resolve(model_id_or_arch)
     import timm
     import torch
 
@@ -175,12 +167,13 @@ def build(
     return model
 
 
-def count(model: nn.Module | str, image_size: int | None = None) -> Count:
+def count(model: nn.Module | str | Recipe, image_size: int | None = None) -> Count:
     """Parameters, MACs and FLOPs of one image, under the study's conventions.
 
     Args:
-        model: a module, or an architecture name / model id (then counted on the ``meta``
-            device: no weights are allocated, so even DeiT-L takes a fraction of a second).
+        model: a module, or an architecture name / model id / :class:`Recipe` (then counted on
+            the ``meta`` device: no weights are allocated, so even DeiT-L takes a fraction of a
+            second).
         image_size: input side; default: the architecture's (224 for every zoo model).
 
     Returns:
@@ -191,11 +184,20 @@ def count(model: nn.Module | str, image_size: int | None = None) -> Count:
         >>> (c.n_params, c.macs)
         (11689512, 1826516992)
     """
-    if isinstance(model, str):
-        r = resolve(model)
-        size = image_size or r.input_size
-        return count_module(build(model, device="meta"), size)
+    if image_size is not None:
+        _check_image_size(image_size)
+    if isinstance(model, (str, Recipe)):
+        r = model if isinstance(model, Recipe) else resolve(model)
+        return count_module(build(r, device="meta"), image_size or r.input_size)
     return count_module(model, image_size or DEFAULT_INPUT_SIZE)
+
+
+def _check_image_size(image_size: object) -> None:
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 1:
+        raise CountError(
+            f"image size must be a positive number of pixels, got {image_size!r}; "
+            "omit it for the architecture's own (224 for most)"
+        )
 
 
 def list_archs() -> list[str]:
@@ -208,13 +210,7 @@ def list_archs() -> list[str]:
         >>> "resnetflexfilters-f-1-16-20-11" in list_archs()
         True
     """
-    names = list(BASES)
-    names += [f"resnetflexfilters-f-1-16-20-{k}" for k in range(20)]
-    names += [f"resnetflexfilters_wr-4-1-2-4-{k}" for k in range(3)]
-    names += ["resnetflexfilters-d-" + "-".join(map(str, d)) for d in STUDY_DEPTHS]
-    names += [f"convnextflex-l-{k}" for k in range(4)]
-    names += [f"deitflex-l-{k}" for k in range(4)]
-    return names
+    return [*BASES, *study.study_arch_names()]
 
 
 @dataclass(frozen=True)
@@ -267,19 +263,24 @@ class ArchInfo:
         }
 
 
-def arch_info(arch: str, *, image_size: int | None = None) -> ArchInfo:
+def arch_info(arch: str | Recipe, *, image_size: int | None = None) -> ArchInfo:
     """Family, counts and timm recipe of one architecture.
 
     Args:
-        arch: architecture name or model id.
+        arch: architecture name, model id or resolved :class:`Recipe`.
         image_size: input side for the counts (default: the architecture's).
+
+    Raises:
+        UnknownArchitectureError: not a zoo architecture nor a timm one.
+        VariantError: an impossible variant.
+        CountError: an image size that is not a positive integer, or one the model cannot take.
 
     Example:
         >>> arch_info("cornet_s").n_params
         53416616
     """
     r = resolve(arch)
-    c = count(arch, image_size or r.input_size)
+    c = count(r, image_size)
     return ArchInfo(
         arch=r.arch,
         family=r.family,

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from vvshub.constants import COUNT_CONVENTION
+from vvshub.errors import CountError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -118,7 +119,7 @@ def count_module(model: nn.Module, image_size: int, *, in_chans: int = 3) -> Cou
     import torch
 
     if not isinstance(image_size, int) or image_size <= 0:
-        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+        raise CountError(f"image_size must be a positive integer, got {image_size!r}")
     convs, linears, norms, pools = _counted_types()
     total = 0
 
@@ -146,7 +147,15 @@ def count_module(model: nn.Module, image_size: int, *, in_chans: int = 3) -> Cou
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, in_chans, image_size, image_size, device=device, dtype=dtype))
+            try:
+                model(torch.zeros(1, in_chans, image_size, image_size, device=device, dtype=dtype))
+            except (AssertionError, RuntimeError) as exc:  # a ViT's fixed size, a too-small input
+                name = getattr(model, "vvshub_arch", type(model).__name__)
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise CountError(
+                    f"{name} cannot run on {image_size}x{image_size} images ({first_line}); "
+                    "omit --image-size for the architecture's own input size"
+                ) from None
     finally:
         for h in handles:
             h.remove()
@@ -176,9 +185,9 @@ def train_flops(
         1.4040439770537984e+18
     """
     if method not in _VIEWS:
-        raise ValueError(f"method must be one of {', '.join(_VIEWS)}, got {method!r}")
+        raise CountError(f"method must be one of {', '.join(_VIEWS)}, got {method!r}")
     if flops < 0 or n_samples_seen < 0:
-        raise ValueError(
+        raise CountError(
             f"flops and n_samples_seen must be >= 0, got {flops!r} and {n_samples_seen!r}"
         )
     return 3.0 * float(flops) * _VIEWS[method] * float(n_samples_seen)

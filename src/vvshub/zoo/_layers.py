@@ -27,6 +27,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from vvshub.errors import LayerError
+
 __all__ = ["from_study_state_dict", "from_timm_layer", "to_timm_layer"]
 
 
@@ -262,7 +264,7 @@ def to_timm_layer(arch: str, layer: str) -> str:
     try:
         return forward(layer)
     except (_NoEquivalent, KeyError) as exc:
-        raise ValueError(
+        raise LayerError(
             f"{arch}: no timm module corresponds to the study's layer {layer!r} ({exc})"
         ) from None
 
@@ -278,7 +280,7 @@ def from_timm_layer(arch: str, layer: str) -> str:
     try:
         return backward(layer)
     except (_NoEquivalent, KeyError) as exc:
-        raise ValueError(
+        raise LayerError(
             f"{arch}: the study has no name for timm module {layer!r} ({exc})"
         ) from None
 
@@ -320,7 +322,7 @@ def from_study_state_dict(arch: str, state_dict: dict[str, Any]) -> dict[str, An
         try:
             target = forward(module)
         except (_NoEquivalent, KeyError) as exc:
-            raise ValueError(
+            raise LayerError(
                 f"{arch}: no timm counterpart for the study's parameter {key!r} ({exc})"
             ) from None
         # Activation names point inside timm's BatchNormAct2d; its parameters live on the module.

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from vvshub import study
 from vvshub.errors import ModelIdError, UnknownArchitectureError, VariantError
+from vvshub.study import study_widths
 
 if TYPE_CHECKING:
-    from vvshub.ids import ArchSpec
+    from vvshub.ids import ArchSpec, ModelId
 
 Kind = Literal["resnet", "efficientnet", "convnext", "vit", "fixed"]
 LayerStyle = Literal[
@@ -73,7 +75,7 @@ class BaseArch:
 def _resnet(name: str, depths: tuple[int, ...], block: str) -> BaseArch:
     return BaseArch(
         name=name,
-        family="ResNet",
+        family=study.ARCH_FAMILIES[name],
         timm_name=name,
         kind="resnet",
         stem_width=64,
@@ -87,7 +89,7 @@ def _resnet(name: str, depths: tuple[int, ...], block: str) -> BaseArch:
 def _convnext(name: str, depths: tuple[int, ...], widths: tuple[int, ...]) -> BaseArch:
     return BaseArch(
         name=name,
-        family="ConvNeXt",
+        family=study.ARCH_FAMILIES[name],
         timm_name=name,
         kind="convnext",
         widths=widths,
@@ -101,7 +103,7 @@ def _deit(name: str, timm_name: str, dim: int, heads: int, depth: int, **extra: 
     # The study trained DeiT-III with layer scale initialised at 1e-4 (timm's default is 1e-6).
     return BaseArch(
         name=name,
-        family="ViT",
+        family=study.ARCH_FAMILIES[name],
         timm_name=timm_name,
         kind="vit",
         model_args={"init_values": 1e-4, **extra},
@@ -115,7 +117,7 @@ def _deit(name: str, timm_name: str, dim: int, heads: int, depth: int, **extra: 
 def _efficientnet(name: str, input_size: int) -> BaseArch:
     return BaseArch(
         name=name,
-        family="EfficientNet",
+        family=study.ARCH_FAMILIES[name],
         timm_name=name,
         kind="efficientnet",
         layer_style="torchvision_efficientnet",
@@ -147,14 +149,14 @@ BASES: Mapping[str, BaseArch] = MappingProxyType(
             _deit("deit_large", "deit3_large_patch16_224", 1024, 16, 24),
             BaseArch(
                 name="alexnet",
-                family="AlexNet",
+                family=study.ARCH_FAMILIES["alexnet"],
                 timm_name="alexnet",
                 kind="fixed",
                 description="AlexNet (torchvision layout; registered in timm by vvshub)",
             ),
             BaseArch(
                 name="cornet_s",
-                family="CORnet-S",
+                family=study.ARCH_FAMILIES["cornet_s"],
                 timm_name="cornet_s",
                 kind="fixed",
                 description="CORnet-S (recurrent V1/V2/V4/IT; registered in timm by vvshub)",
@@ -185,15 +187,6 @@ TIMM_EQUIVALENTS: Mapping[str, str] = MappingProxyType(
         "vit_base": "vit_base_patch16_224",
     }
 )
-
-# The study's exact width formulas (DESIGN.md section 4), written with numpy's rounding
-# semantics (round half to even, geomspace) so they reproduce every published count.
-_GEOM = {
-    "f": (1.0, 16.0, 20),
-    "wr": (1.0, 2.0, 4),
-    "convnext": (1.0, 8.0, 5),
-    "deit": (1.0, 8.0, 5),
-}
 
 
 @dataclass(frozen=True)
@@ -242,54 +235,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _np():
-    import numpy as np  # numpy only: the study's formulas use its rounding and geomspace
-
-    return np
-
-
-def _geom_divisor(scheme: str, k: int) -> float:
-    start, end, num = _GEOM[scheme]
-    divisors = _np().geomspace(start, end, num)
-    index = k + 1 if scheme in ("convnext", "deit") else k  # those schemes skip divisor 1
-    if not 0 <= index < num:
-        valid = num - 1 if scheme in ("convnext", "deit") else num
-        raise VariantError(f"index {k} is outside the study's {scheme!r} scheme (0-{valid - 1})")
-    return float(divisors[index])
-
-
-def study_widths(scheme: str, k: int) -> tuple[int, ...]:
-    """Stage widths of the study's scaled architectures, by its own formulas.
-
-    Args:
-        scheme: ``f`` (``resnetflexfilters-f-1-16-20-k``), ``wr`` (``resnetflexfilters_wr-4-1-2-4-k``),
-            ``convnext`` (``convnextflex-l-k``) or ``deit`` (``deitflex-l-k``).
-        k: the index in the scheme.
-
-    Returns:
-        ResNets: ``(stem, stage1, stage2, stage3, stage4)``; ConvNeXt: the four stage dims;
-        DeiT: ``(embed_dim,)``.
-
-    Example:
-        >>> study_widths("f", 19)
-        (8, 8, 16, 32, 64)
-    """
-    np = _np()
-    d = _geom_divisor(scheme, k)
-    if scheme == "f":
-        return tuple(int(x) for x in (np.array([64, 64, 128, 256, 512]) * 2 / d).astype(int))
-    if scheme == "wr":
-        base = np.array([64, 64, 128, 256, 512]) * 4
-        return tuple(int(x) for x in np.round(base / d / 8).astype(int) * 8)
-    if scheme == "convnext":
-        return tuple(
-            int(x) for x in np.round(np.array([96, 192, 384, 768]) / d / 8).astype(int) * 8
-        )
-    if scheme == "deit":
-        return (int(np.round(384 / d / 6).astype(int) * 6),)
-    raise ValueError(f"unknown scheme {scheme!r}")
-
-
 def scaled_resnet_widths(base: BaseArch, width: float) -> tuple[int, ...]:
     """vvshub's rule for a continuous ResNet width: every stem/stage width ``max(1, round(c * w))``."""
     stem = base.stem_width if base.stem_width is not None else base.widths[0]
@@ -324,35 +269,37 @@ def _lookup_base(name: str) -> BaseArch | None:
     return None
 
 
-def _parse(text: str) -> ArchSpec:
-    from vvshub.ids import parse_arch
-
-    return parse_arch(text)
-
-
 def suggestions(name: str, *, n: int = 5) -> list[str]:
     """The zoo's names closest to ``name`` (for error messages)."""
-    pool = [*BASES, *ALIASES, "resnetflexfilters-f-1-16-20-0", "convnextflex-l-0", "deitflex-l-0"]
+    pool = [*BASES, *ALIASES, *(scheme.name(0) for scheme in study.SCHEMES.values())]
     close = difflib.get_close_matches(name, pool, n=n, cutoff=0.5)
     return close or list(BASES)[:n]
 
 
-def resolve(text: str) -> Recipe:
+def resolve(text: str | ArchSpec | ModelId) -> Recipe:
     """Turn an architecture name or a model id into a timm recipe.
 
     Accepts the study's names (``resnet18``, ``deit_small``, ``resnetflexfilters-f-1-16-20-11``,
     ``convnextflex-l-2`` ...), vvshub's variants (``resnet18_w0.5``, ``resnet18_dp1-2-2-1``,
-    ``convnext_tiny_w0.7``, ``deit_small_w0.5_dp6``) and full model ids
-    (``resnet18_imagenet_10_seed-1``, ``resnet18_w0.5_d30``).
+    ``convnext_tiny_w0.7``, ``deit_small_w0.5_dp6``), full model ids
+    (``resnet18_imagenet_10_seed-1``, ``resnet18_w0.5_d30``), names in timm's registry, and an
+    already parsed :class:`~vvshub.ids.ArchSpec` or :class:`~vvshub.ids.ModelId` (parse a name
+    once, at the boundary, and pass the parsed object on).
 
     Raises:
-        UnknownArchitectureError: the base architecture is not in the zoo.
+        UnknownArchitectureError: the base architecture is not in the zoo nor in timm.
         VariantError: the width or depth cannot exist for that base.
 
     Example:
         >>> resolve("resnetflexfilters-f-1-16-20-19").model_args["channels"]
         [8, 16, 32, 64]
     """
+    from vvshub.ids import ArchSpec, ModelId, parse, parse_arch
+
+    if isinstance(text, ModelId):
+        return _resolve_spec(text.arch_spec, text.arch)
+    if isinstance(text, ArchSpec):
+        return _resolve_spec(text, text.name)
     if not isinstance(text, str) or not text.strip():
         raise UnknownArchitectureError(
             f"expected an architecture name, got {text!r}",
@@ -361,28 +308,41 @@ def resolve(text: str) -> Recipe:
         )
     text = text.strip()
     try:
-        spec = _parse(text)
+        spec = parse_arch(text)
     except ModelIdError:
         spec = None
-    if spec is None:
         _explain_bad_variant(text)
-    if spec is None or (_lookup_base(spec.base) is None and spec.base not in TIMM_EQUIVALENTS):
-        # Maybe a full model id: resnet18_imagenet_10_seed-1, resnet18_w0.5_d30.
-        from vvshub.ids import parse
+    if spec is not None and _known(spec.base):
+        return _resolve_spec(spec, text)
+    # Maybe a full model id (resnet18_imagenet_10_seed-1, resnet18_w0.5_d30, arch.tag) ...
+    try:
+        mid = parse(text)
+    except ModelIdError:
+        mid = None
+    # ... unless the whole name is one of timm's (vit_base_patch16_clip_224 reads as a study
+    # id of 'vit_base_patch16' on data set 'clip' at 224 images per class)
+    if (
+        mid is not None
+        and mid.arch != text
+        and (spec is None or _known(mid.arch_spec.base) or not _timm_has(text))
+    ):
+        return _resolve_spec(mid.arch_spec, mid.arch)
+    if spec is None:
+        raise UnknownArchitectureError(
+            f"{text!r} is not an architecture name the zoo knows; closest: "
+            f"{', '.join(suggestions(text))}",
+            arch=text,
+            suggestions=suggestions(text),
+        )
+    return _resolve_spec(spec, text)
 
-        try:
-            arch = parse(text).arch
-        except ModelIdError:
-            arch = None
-        if arch is not None and arch != text:
-            return resolve(arch)
-        if spec is None:
-            raise UnknownArchitectureError(
-                f"{text!r} is not an architecture name the zoo knows; closest: "
-                f"{', '.join(suggestions(text))}",
-                arch=text,
-                suggestions=suggestions(text),
-            )
+
+def _known(base: str) -> bool:
+    """Whether ``base`` is a zoo base (or alias, or ablation) or a known torchvision ViT name."""
+    return _lookup_base(base) is not None or base in TIMM_EQUIVALENTS
+
+
+def _resolve_spec(spec: ArchSpec, text: str) -> Recipe:
     base = _lookup_base(spec.base)
     if base is None:
         _explain_bad_variant(text)
@@ -458,7 +418,8 @@ def _recipe(spec: ArchSpec, base: BaseArch) -> Recipe:
         _check_width(name, width)
     if depth is not None:
         _check_depth(name, base, depth)
-    family = base.family + ("Flex" if width is not None or depth is not None else "")
+    scaled = width is not None or depth is not None
+    family = study.flex_family(base.family) if scaled else base.family
     args: dict[str, Any] = dict(base.model_args)
     scheme = flex_scheme(spec)
 

@@ -27,6 +27,8 @@ from timm.models import build_model_with_cfg, generate_default_cfgs, register_mo
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet, make_blocks
 from torch import nn
 
+from vvshub.errors import CheckpointError, VariantError
+
 __all__ = ["AlexNet", "CORblockS", "CORnetS", "ResNetFlex", "alexnet", "cornet_s", "resnet_flex"]
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -73,7 +75,7 @@ class AlexNet(nn.Module):
     ) -> None:
         super().__init__()
         if global_pool not in ("avg", ""):
-            raise ValueError(
+            raise VariantError(
                 f"AlexNet pools with adaptive average pooling only, got {global_pool!r}"
             )
         self.num_classes = num_classes
@@ -199,7 +201,7 @@ class CORnetS(nn.Module):
     ) -> None:
         super().__init__()
         if global_pool not in ("avg", ""):
-            raise ValueError(
+            raise VariantError(
                 f"CORnet-S pools with adaptive average pooling only, got {global_pool!r}"
             )
         self.num_classes = num_classes
@@ -312,11 +314,11 @@ class ResNetFlex(ResNet):
         nn.Module.__init__(self)
         blocks = {"basic": BasicBlock, "bottleneck": Bottleneck}
         if block not in blocks:
-            raise ValueError(f"block must be 'basic' or 'bottleneck', got {block!r}")
+            raise VariantError(f"block must be 'basic' or 'bottleneck', got {block!r}")
         layers = [int(n) for n in layers]
         channels = [int(c) for c in channels]
         if len(layers) != len(channels) or not layers or min(layers) < 0 or sum(layers) == 0:
-            raise ValueError(
+            raise VariantError(
                 f"need one non-negative block count per stage and at least one block, got {layers}"
             )
         block_fn = blocks[block]
@@ -363,7 +365,7 @@ def _no_weights(name: str, pretrained: bool, kwargs: dict[str, Any]) -> None:
         name, kwargs.get("pretrained_cfg"), kwargs.get("pretrained_cfg_overlay")
     )
     if not (cfg.file or cfg.url or cfg.hf_hub_id or cfg.state_dict):
-        raise ValueError(
+        raise CheckpointError(
             f"timm has no pretrained weights for {name!r}; zoo checkpoints come from "
             f"`vvshub pull MODEL_ID` (or timm's 'hf-hub:ORG/MODEL_ID' / 'local-dir:PATH')"
         )
