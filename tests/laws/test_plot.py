@@ -50,15 +50,16 @@ def test_fig3a_legend_has_row_counts_and_sits_outside_the_axes(tmp_path, monkeyp
     saved = {}
 
     def keep(fig, output):
-        saved[str(output)] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()], (
-            fig.axes[0].get_legend().get_bbox_to_anchor().x0 > fig.axes[0].bbox.x1 - 1
+        saved[str(output)] = (
+            [t.get_text() for t in fig.axes[0].get_legend().get_texts()],
+            (fig.axes[0].get_legend().get_bbox_to_anchor().x0 > fig.axes[0].bbox.x1 - 1),
         )
         plot._agg().close(fig)
         return output
 
     monkeypatch.setattr(plot, "_save", keep)
     plot_paper(fits, None, tmp_path)
-    (labels, outside), = [v for k, v in saved.items() if k.endswith("fig3a.png")]
+    ((labels, outside),) = [v for k, v in saved.items() if k.endswith("fig3a.png")]
     assert [lab.split(":")[0] for lab in labels] == [
         "imagenet (n = 40)",
         "ecoset (n = 30)",

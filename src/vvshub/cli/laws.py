@@ -290,11 +290,12 @@ def plot_cmd(
 def backtest_cmd(
     sql: SqlOpt,
     holdout_top: Annotated[
-        int, typer.Option(
+        int,
+        typer.Option(
             "--holdout-top",
             help="Hold out the K largest compute levels (all rows at each level).",
             min=1,
-        )
+        ),
     ],
     form: FormOpt = "power",
     x_scale: XScaleOpt = 1.0,
@@ -387,7 +388,9 @@ def predict_cmd(
             console.print(f"  {label} —   (the law gives {s:.3g}, below 0: not a score)")
     a = pred.allocation
     if not a:
-        console.print("  compute-optimal N*, D*: —   (the joint law cannot give them; see warnings)")
+        console.print(
+            "  compute-optimal N*, D*: —   (the joint law cannot give them; see warnings)"
+        )
     else:
         lo, hi = pred.n_params_ci
         console.print(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vvshub.errors import FitDataError
-from vvshub.laws._forms import get_form
 from vvshub.laws._bootstrap import check_n_bootstrap
+from vvshub.laws._forms import get_form
 from vvshub.laws._law import (
     SOLVER_VERSION,
     LawFit,

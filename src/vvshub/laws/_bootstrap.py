@@ -8,12 +8,14 @@ Two ways to start a resample: *warm*, from the distinct optima of the fit to the
 data (fast, ≈0.5 ms a resample), or *grid*, the whole grid of starts for every resample,
 pruned per resample by successive halving. Warm starts can miss an optimum that only the
 resample has (on small selections they do), so small problems always run the grid; larger
-ones run warm, then refit a random subset from the grid, and refit every resample from the
-grid when any of the subset found a lower optimum.
+ones run warm, then refit a random subset from the grid. When any of the subset found a lower
+optimum, every resample also starts from the optima the subset found (they mark basins that
+other resamples fall into too) and a fresh subset is checked; when that one misses too, every
+resample is refitted from the grid.
 
-For the shifted form every resample also fits the form's exponential limit
-(:mod:`vvshub.laws._limit`) and keeps whichever is lower; shifted-form starts that still
-crawl after 30 iterations above the limit's objective stop there.
+For the shifted form every resample also fits the form's two limits (:mod:`vvshub.laws._limit`:
+the exponential at ``10^λ → ∞``, the power law at ``10^λ → 0``) and keeps whichever is lowest;
+shifted-form starts that still crawl after 30 iterations above a limit's objective stop there.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ import numpy as np
 from vvshub._progress import track
 from vvshub.errors import FitDataError
 from vvshub.laws._forms import Form
-from vvshub.laws._limit import ShiftLimit
+from vvshub.laws._limit import PowerLimit, ShiftLimit
 from vvshub.laws._solver import STOP_AFTER, Problem, multistart_batch, run_with_stop
 
 logger = logging.getLogger(__name__)
+
+Limit = ShiftLimit | PowerLimit
 
 #: Most resamples one fit keeps (their parameters live in memory and in the catalog).
 MAX_BOOTSTRAP = 100_000
@@ -41,7 +45,7 @@ GRID_BUDGET = 8_000
 #: Resamples refitted from the whole grid to check warm starts: at most this many, and
 #: at most ``CHECK_BUDGET / (n_rows × grid starts)`` (but at least 4), which bounds its time.
 CHECK_RESAMPLES = 24
-CHECK_BUDGET = 500_000
+CHECK_BUDGET = 300_000
 #: Floats one batch of problems may hold (Jacobians: problems × rows × parameters).
 BATCH_FLOATS = 4_000_000
 #: Seconds between progress lines when stderr is not a terminal.
@@ -117,14 +121,12 @@ class Starts:
     Attributes:
         warm: the original fit's distinct optima, shape ``(M, p)``.
         grid: the grid of starts, shape ``(S, p)``.
-        limit_warm: the limit fit's optima, shape ``(M', 3)`` (shifted form only).
-        limit_grid: the limit's grid, shape ``(S', 3)`` (shifted form only).
+        limits: the shifted form's limits, each with its fit's optima (shape ``(M', 3)``).
     """
 
     warm: np.ndarray
     grid: np.ndarray
-    limit_warm: np.ndarray | None = None
-    limit_grid: np.ndarray | None = None
+    limits: tuple[tuple[Limit, np.ndarray], ...] = ()
 
 
 def solve_rows(
@@ -136,7 +138,6 @@ def solve_rows(
     *,
     starts: Starts,
     grid: bool,
-    limit: ShiftLimit | None = None,
     max_iter: int = 2000,
 ) -> Solution:
     """Fit every weight row (resample), warm or from the whole grid; each row's best optimum.
@@ -149,23 +150,23 @@ def solve_rows(
         delta: Huber threshold.
         starts: warm and grid starts.
         grid: run the whole grid (plus the warm starts) for every row.
-        limit: the shifted form's exponential limit, also fitted for every row.
         max_iter: iteration cap per problem.
 
     Returns:
-        The best optimum of each row.
+        The best optimum of each row (``limit``: the exponential limit won).
     """
     w = len(weights)
     stop_at = None
-    if limit is not None:
+    ends = []
+    for limit, warm in starts.limits:
         lp = limit.problem(feats, log_l, weights, delta)
         if grid:
-            ls = multistart_batch(lp, np.vstack([starts.limit_grid, starts.limit_warm]), max_iter=max_iter)
+            ls = multistart_batch(lp, np.vstack([limit.grid, warm]), max_iter=max_iter)
         else:
-            ls = _warm(lp, starts.limit_warm, w, max_iter=max_iter)
-        # the limit's own objective is the infimum the shifted form slides towards
-        lim_theta, lim_f = limit.to_shift(ls.theta), ls.f
-        stop_at = lim_f
+            ls = _warm(lp, warm, w, max_iter=max_iter)
+        # a limit's own objective is the infimum the shifted form slides towards
+        ends.append((limit, limit.to_shift(ls.theta), ls.f, ls.converged))
+        stop_at = ls.f if stop_at is None else np.minimum(stop_at, ls.f)
     problem = Problem(form, feats, log_l, weights, delta)
     if grid:
         st = multistart_batch(
@@ -174,12 +175,12 @@ def solve_rows(
     else:
         st = _warm(problem, starts.warm, w, max_iter=max_iter, stop_at=stop_at)
     sol = Solution(st.theta, st.f, st.converged, np.zeros(w, dtype=bool))
-    if limit is not None:
+    for limit, lim_theta, lim_f, lim_conv in ends:
         use = lim_f <= sol.f
         sol.theta = np.where(use[:, None], lim_theta, sol.theta)
         sol.f = np.where(use, lim_f, sol.f)
-        sol.converged = np.where(use, ls.converged, sol.converged)
-        sol.limit = use
+        sol.converged = np.where(use, lim_conv, sol.converged)
+        sol.limit = np.where(use, limit.degenerate, sol.limit)
     return sol
 
 
@@ -206,8 +207,9 @@ class BootstrapResult:
         n_failed: resamples that did not converge.
         limit: resamples whose optimum is the exponential limit, shape ``(B,)``.
         starts: ``grid`` (every resample from the whole grid), ``warm`` (checked against
-            grid refits of a subset, which agreed) or ``escalated`` (the check found a
-            lower optimum, so every resample was refitted from the grid).
+            grid refits of a subset, which agreed), ``widened`` (the first check found lower
+            optima; every resample also started from them, and a second subset agreed) or
+            ``escalated`` (every resample refitted from the grid).
     """
 
     theta: np.ndarray
@@ -230,7 +232,6 @@ def bootstrap_fits(
     n_bootstrap: int,
     seed: int,
     delta: float,
-    limit: ShiftLimit | None = None,
     max_iter: int = 2000,
     mode: str = "auto",
 ) -> BootstrapResult:
@@ -244,7 +245,6 @@ def bootstrap_fits(
         n_bootstrap: number of resamples ``B`` (at most :data:`MAX_BOOTSTRAP`).
         seed: seed of ``numpy.random.default_rng``.
         delta: Huber threshold.
-        limit: the shifted form's exponential limit.
         max_iter: iteration cap per problem.
         mode: ``auto`` (grid when ``n × S ≤ GRID_BUDGET``, else warm with a checked
             subset), ``grid`` or ``warm`` (unchecked).
@@ -257,33 +257,61 @@ def bootstrap_fits(
     if mode == "auto":
         mode = "grid" if n * len(starts.grid) <= GRID_BUDGET else "checked"
     if mode == "grid":
-        return _run(form, feats, log_l, starts, n_bootstrap, seed, delta, limit, max_iter, True)
-    res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, limit, max_iter, False)
+        return _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, True)
+    res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, False)
     if mode == "warm":
         return res
     size = n * (len(starts.grid) + len(starts.warm))
     k = min(n_bootstrap, max(4, min(CHECK_RESAMPLES, CHECK_BUDGET // size)))
-    pick = np.sort(np.random.default_rng(seed + 1).choice(n_bootstrap, size=k, replace=False))
-    idx = resample_indices(n, int(pick[-1]) + 1, seed)[pick]
-    check = solve_rows(
-        form, feats, log_l, _counts(idx, n), delta, starts=starts, grid=True, limit=limit,
-        max_iter=max_iter,
-    )
-    # below convergence accuracy (1e-5: the loss is nearly L1, optima are kinks) is a tie
-    missed = check.f < res.f[pick] * (1 - 1e-5) - 1e-12
-    if not missed.any():
-        res.starts = "warm"
-        return res
+    rng = np.random.default_rng(seed + 1)
+    for attempt in ("warm", "widened"):
+        pick = np.sort(rng.choice(n_bootstrap, size=k, replace=False))
+        idx = resample_indices(n, int(pick[-1]) + 1, seed)[pick]
+        check = solve_rows(
+            form,
+            feats,
+            log_l,
+            _counts(idx, n),
+            delta,
+            starts=starts,
+            grid=True,
+            max_iter=max_iter,
+        )
+        # below convergence accuracy (1e-5: the loss is nearly L1, optima are kinks) is a tie
+        missed = check.f < res.f[pick] * (1 - 1e-5) - 1e-12
+        if not missed.any():
+            res.starts = attempt
+            return res
+        logger.info(
+            "%s starts missed a lower optimum on %d of %d resamples checked against whole-grid "
+            "refits",
+            attempt,
+            int(missed.sum()),
+            k,
+        )
+        if attempt == "widened":
+            break
+        # the optima the checked resamples found mark basins other resamples fall into too:
+        # start every resample from them as well, then check a fresh subset
+        starts = Starts(
+            warm=np.vstack([starts.warm, check.theta[~check.limit]]),
+            grid=starts.grid,
+            limits=starts.limits,
+        )
+        res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, False)
     logger.warning(
         "warm-started resamples missed a lower optimum on %d of %d checked; refitting all %d "
-        "resamples from the whole grid", int(missed.sum()), k, n_bootstrap,
+        "resamples from the whole grid",
+        int(missed.sum()),
+        k,
+        n_bootstrap,
     )
-    res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, limit, max_iter, True)
+    res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, True)
     res.starts = "escalated"
     return res
 
 
-def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, limit, max_iter, grid):
+def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, grid):
     n = len(log_l)
     n_starts = len(starts.grid) + len(starts.warm) if grid else len(starts.warm)
     chunk = _batch_rows(n, n_starts, form.n_params) if grid else 250
@@ -296,7 +324,13 @@ def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, limit, max_iter, 
     label = "bootstrap (whole grid)" if grid else "bootstrap"
     for lo, counts in _progress(blocks, label, total, n_bootstrap, chunk):
         sol = solve_rows(
-            form, feats, log_l, counts, delta, starts=starts, grid=grid, limit=limit,
+            form,
+            feats,
+            log_l,
+            counts,
+            delta,
+            starts=starts,
+            grid=grid,
             max_iter=max_iter,
         )
         hi = lo + len(counts)

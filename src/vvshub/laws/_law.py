@@ -13,7 +13,7 @@ import numpy as np
 from vvshub.errors import ConvergenceWarning, FitDataError, NotFittedError
 from vvshub.laws._bootstrap import Starts, bootstrap_fits, check_n_bootstrap, percentile_band
 from vvshub.laws._forms import FORMS, Form, get_form, grid_starts
-from vvshub.laws._limit import DEGENERATE_REASON, LIMIT_GRID, ShiftLimit
+from vvshub.laws._limit import DEGENERATE_REASON, shift_limits
 from vvshub.laws._solver import Problem, distinct_minima, multistart
 
 logger = logging.getLogger(__name__)
@@ -101,9 +101,7 @@ class LawFit:
     def bootstrap_lse_array(self) -> np.ndarray:
         """LSE parameters per resample, shape ``(B, p)``."""
         if self.bootstrap_log_params:
-            return np.array(self.bootstrap_log_params, dtype=float).reshape(
-                -1, self.spec.n_params
-            )
+            return np.array(self.bootstrap_log_params, dtype=float).reshape(-1, self.spec.n_params)
         return self.spec.to_lse(self.bootstrap_array())
 
     def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
@@ -345,24 +343,24 @@ def fit_law(
     starts = grid_starts(grid)
     ones = np.ones((1, len(score)))
     problem = Problem(form, feats, log_l, ones, delta)
-    limit = ShiftLimit(float(np.max(feats))) if form.name == "power_shift" else None
-    lim_f = math.inf
-    if limit is not None:
-        lim = multistart(limit.problem(feats, log_l, ones, delta), grid_starts(LIMIT_GRID))
+    # the shifted form's two ends (10^lambda -> infinity, -> 0), fitted as laws of their own
+    ends = []
+    for limit in shift_limits(feats) if form.name == "power_shift" else ():
+        lim = multistart(limit.problem(feats, log_l, ones, delta), limit.grid, max_iter=max_iter)
         lim_minima = distinct_minima(lim.theta, lim.f)
-        lim_theta = limit.to_shift(lim.theta[lim_minima[0]])[0]
-        lim_f = float(lim.f[lim_minima[0]])
-    state = multistart(
-        problem, starts, max_iter=max_iter, stop_at=lim_f if limit is not None else None
-    )
+        ends.append((limit, lim, lim_minima))
+    stop_at = min((float(lim.f[m[0]]) for _, lim, m in ends), default=None)
+    state = multistart(problem, starts, max_iter=max_iter, stop_at=stop_at)
     minima = distinct_minima(state.theta, state.f)
     best = minima[0] if len(minima) else 0
     theta, f, converged = state.theta[best], float(state.f[best]), bool(state.converged[best])
     degenerate = ""
-    if limit is not None and lim_f <= f:
-        theta, f = lim_theta, lim_f
-        converged = bool(lim.converged[lim_minima[0]])
-        degenerate = DEGENERATE_REASON
+    for limit, lim, lim_minima in ends:
+        lim_f = float(lim.f[lim_minima[0]])
+        if lim_f <= f:
+            theta, f = limit.to_shift(lim.theta[lim_minima[0]])[0], lim_f
+            converged = bool(lim.converged[lim_minima[0]])
+            degenerate = DEGENERATE_REASON if limit.degenerate else ""
     if not math.isfinite(f):
         raise FitDataError(f"the {form.name} fit diverged from every start; check the data's scale")
     notes: list[str] = []
@@ -382,11 +380,15 @@ def fit_law(
     boot_f: tuple[float, ...] = ()
     extra: dict[str, Any] = {"n_dropped": n_dropped} if n_dropped else {}
     if n_bootstrap > 0:
+        warm_starts = state.theta[minima[:bootstrap_starts]] if len(minima) else state.theta[:1]
+        if form.name == "power_shift":
+            warm_starts = _shift_warm_starts(warm_starts, feats)
         warm = Starts(
-            warm=state.theta[minima[:bootstrap_starts]] if len(minima) else state.theta[:1],
+            warm=warm_starts,
             grid=starts,
-            limit_warm=None if limit is None else lim.theta[lim_minima[:bootstrap_starts]],
-            limit_grid=None if limit is None else grid_starts(LIMIT_GRID),
+            limits=tuple(
+                (limit, lim.theta[lim_minima[:bootstrap_starts]]) for limit, lim, lim_minima in ends
+            ),
         )
         res = bootstrap_fits(
             form,
@@ -396,7 +398,6 @@ def fit_law(
             n_bootstrap=n_bootstrap,
             seed=seed,
             delta=delta,
-            limit=limit,
             max_iter=max_iter,
         )
         if res.n_failed:
@@ -447,6 +448,21 @@ def fit_law(
         bootstrap_log_params=boot_lse,
         degenerate=degenerate,
     )
+
+
+def _shift_warm_starts(optima: np.ndarray, feats: np.ndarray) -> np.ndarray:
+    """Warm starts for shifted-form resamples: the optima, and the best at other shifts.
+
+    The objective is nearly flat in ``lambda`` wherever the shift is far below or above the
+    data, so a resample whose optimum has another shift than the original's cannot reach it
+    from the original's optima; copies of the best optimum with ``10^lambda`` at each decade
+    of the data's range (and one below) can.
+    """
+    lo, hi = np.log10(np.min(feats)), np.log10(np.max(feats))
+    lams = np.arange(np.floor(lo) - 1.0, np.ceil(hi) + 1.0)
+    spread = np.repeat(optima[:1], len(lams), axis=0)
+    spread[:, 2] = lams
+    return np.vstack([optima, spread])
 
 
 def check_delta(delta: Any) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vvshub.laws._forms import _E_GRID, get_form
+from vvshub.laws._forms import _A_GRID, _ALPHA_GRID, _E_GRID, get_form, grid_starts
 from vvshub.laws._solver import Problem, objective
 
 #: Decades past the largest input at which a limit optimum is written in the shifted form.
@@ -46,6 +46,13 @@ class ShiftLimit:
     """
 
     x_max: float
+    #: An optimum here is degenerate (``A`` overflows).
+    degenerate = True
+
+    @property
+    def grid(self) -> np.ndarray:
+        """Starts of the limit fit, shape ``(S, 3)``."""
+        return grid_starts(LIMIT_GRID)
 
     @property
     def lam(self) -> float:
@@ -79,3 +86,46 @@ class ShiftLimit:
                 get_form("power_shift"), theta_shift, feats, log_l, delta=delta, weights=weights
             )
         return np.where(np.isfinite(f), f, np.inf)
+
+
+@dataclass(frozen=True)
+class PowerLimit:
+    """The other end, ``10^λ → 0``: the shifted form becomes the plain power law.
+
+    Solved as the ``power`` form (150 starts) and written at ``λ = log10(min x̃) - 8``,
+    where the shift changes ``log L`` by about ``alpha·1e-8``. Not degenerate: every
+    parameter stays finite. Warm starts from a power-like optimum cannot climb back to a
+    finite shift (the objective is flat in ``λ`` there), and the other way round, so each
+    resample fits both ends as well as the shifted form.
+
+    Attributes:
+        x_min: smallest scaled input of the fitted rows.
+    """
+
+    x_min: float
+    degenerate = False
+
+    @property
+    def lam(self) -> float:
+        """``λ`` at which a power-law optimum is written in the shifted form."""
+        return float(np.log10(self.x_min) - 8.0)
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The ``power`` form's grid of starts, shape ``(150, 3)``."""
+        return grid_starts((_E_GRID, _A_GRID, _ALPHA_GRID))
+
+    def problem(self, feats: np.ndarray, log_l: np.ndarray, weights: np.ndarray, delta: float):
+        """The power law's fitting problem on the shifted form's features (``x̃``)."""
+        return Problem(get_form("power"), np.log(feats), log_l, weights, delta)
+
+    def to_shift(self, theta: np.ndarray) -> np.ndarray:
+        """Power parameters ``(e, a, alpha)`` (shape ``(K, 3)``) to the shifted form's."""
+        theta = np.atleast_2d(theta)
+        lam = np.full(len(theta), self.lam)
+        return np.column_stack([theta[:, 0], theta[:, 1], lam, theta[:, 2]])
+
+
+def shift_limits(feats: np.ndarray) -> tuple[ShiftLimit | PowerLimit, ...]:
+    """Both ends of the shifted form on rows with scaled inputs ``feats`` (shape ``(n,)``)."""
+    return (ShiftLimit(float(np.max(feats))), PowerLimit(float(np.min(feats))))
