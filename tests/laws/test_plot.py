@@ -50,6 +50,9 @@ def test_fig3a_legend_has_row_counts_and_sits_outside_the_axes(tmp_path, monkeyp
     saved = {}
 
     def keep(fig, output):
+        if fig.axes[0].get_legend() is None:  # fig1b has no compute laws here
+            plot._agg().close(fig)
+            return output
         saved[str(output)] = (
             [t.get_text() for t in fig.axes[0].get_legend().get_texts()],
             (fig.axes[0].get_legend().get_bbox_to_anchor().x0 > fig.axes[0].bbox.x1 - 1),

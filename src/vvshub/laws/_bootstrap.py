@@ -43,7 +43,7 @@ MAX_BOOTSTRAP = 100_000
 #: Largest ``n_rows × grid starts`` for which every resample runs the whole grid.
 GRID_BUDGET = 8_000
 #: Resamples refitted from the whole grid to check warm starts: at most this many, and
-#: at most ``CHECK_BUDGET / (n_rows × grid starts)`` (but at least 4), which bounds its time.
+#: at most ``CHECK_BUDGET / (n_rows × grid starts)`` (but at least 2), which bounds its time.
 CHECK_RESAMPLES = 24
 CHECK_BUDGET = 300_000
 #: Floats one batch of problems may hold (Jacobians: problems × rows × parameters).
@@ -262,7 +262,7 @@ def bootstrap_fits(
     if mode == "warm":
         return res
     size = n * (len(starts.grid) + len(starts.warm))
-    k = min(n_bootstrap, max(4, min(CHECK_RESAMPLES, CHECK_BUDGET // size)))
+    k = min(n_bootstrap, CHECK_RESAMPLES, max(2, CHECK_BUDGET // size))
     rng = np.random.default_rng(seed + 1)
     for attempt in ("warm", "widened"):
         pick = np.sort(rng.choice(n_bootstrap, size=k, replace=False))
