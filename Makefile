@@ -1,11 +1,12 @@
-# Two entry points for a fresh machine: `make quickstart` and `make test`.
+# Two entry points for a fresh machine: `make quickstart` and `make test`
+# (`make test-fast` skips the tests marked slow, those over 10 s).
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 REFERENCE ?= ../shared/data/reference
 QUICKSTART_HOME ?= $(CURDIR)/.quickstart
 
-.PHONY: install quickstart test lint bench clean
+.PHONY: install quickstart test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ quickstart: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

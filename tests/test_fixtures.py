@@ -3,43 +3,44 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+pytest_plugins = ["pytester"]
+
+CONFTEST = Path(__file__).resolve().parent / "conftest.py"
+KEPT = {"VVSHUB_HOME", "VVSHUB_NO_PROGRESS", "VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP"}
 
 
 def test_no_vvshub_setting_leaks_into_a_test(vvshub_home: Path) -> None:
-    leaked = {
-        k: v
-        for k, v in os.environ.items()
-        if k.startswith("VVSHUB_")
-        and k
-        not in ("VVSHUB_HOME", "VVSHUB_NO_PROGRESS", "VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP")
-    }
+    leaked = {k: v for k, v in os.environ.items() if k.startswith("VVSHUB_") and k not in KEPT}
     assert leaked == {}
     assert os.environ["VVSHUB_HOME"] == str(vvshub_home)
+    assert os.environ["VVSHUB_NO_PROGRESS"] == "1"
 
 
-def test_error_tests_pass_with_debug_and_org_exported(tmp_path: Path) -> None:
-    """Run a one-line-error test in a child pytest with VVSHUB_DEBUG=1 and friends exported."""
-    env = {
-        **os.environ,
-        "VVSHUB_DEBUG": "1",
-        "VVSHUB_ORG": "someone-else",
-        "VVSHUB_NO_PROGRESS": "0",
-        "VVSHUB_HOME": str(tmp_path / "not-the-tests-home"),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-    }
-    test = REPO / "tests" / "test_cli_markup.py"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test), "-k", "error"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
+def test_cli_error_tests_pass_with_debug_exported(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suite run from a shell that exported VVSHUB_DEBUG=1 (and friends) still sees one-line
+    errors: the fixtures clear the settings before each test."""
+    monkeypatch.setenv("VVSHUB_DEBUG", "1")
+    monkeypatch.setenv("VVSHUB_ORG", "someone-else")
+    monkeypatch.setenv("VVSHUB_NO_PROGRESS", "0")
+    pytester.makeconftest(CONFTEST.read_text())
+    pytester.makepyfile(
+        test_child="""
+import os
+
+
+def test_one_line_error(cli, tmp_path):
+    assert "VVSHUB_DEBUG" not in os.environ and "VVSHUB_ORG" not in os.environ
+    res = cli("sql", "SELECT 1", "--catalog", str(tmp_path / "a[/]b" / "none.duckdb"))
+    assert res.code == 1 and res.err.startswith("error: ") and "a[/]b" in res.err
+    assert "Traceback" not in res.err
+"""
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout and "failed" not in done.stdout
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert os.environ["VVSHUB_DEBUG"] == "1"  # the parent's setting came back after the child

@@ -103,31 +103,32 @@ def test_examples_from_the_design() -> None:
     assert ids.parse("convnext_tiny_ecoset_full_seed-0").arch == "convnext_tiny"
 
 
+_GRAMMARS = "expected a study id such as 'resnet18_imagenet_10_seed-1'"
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "message"),
     [
-        "",
-        "hello",
-        "resnet18",
-        "resnet18_imagenet",
-        "resnet18_d",
-        "resnet18_d0",
-        "resnet18_imagenet_0",
-        "resnet18_imagenet_10_seed-x",
-        "_d10",
-        "resnet18_d10_cifar10_s",
-        "resnet18_d-3",
-        "RESNET18_D10",
+        ("", "empty model id; " + _GRAMMARS),
+        ("hello", _GRAMMARS),
+        ("resnet18", _GRAMMARS),
+        ("resnet18_imagenet", _GRAMMARS),
+        ("resnet18_d", _GRAMMARS),
+        ("resnet18_d0", "_d0 is not a data size; write _dfull for the full data set"),
+        ("resnet18_imagenet_0", "a data size of 0 images per class; the study writes 'full'"),
+        ("resnet18_imagenet_10_seed-x", _GRAMMARS),
+        ("_d10", _GRAMMARS),
+        ("resnet18_d10_cifar10_s", _GRAMMARS),
+        ("resnet18_d-3", _GRAMMARS),
+        ("RESNET18_D10", _GRAMMARS),
     ],
 )
-def test_garbage_names_what_was_expected(text: str) -> None:
+def test_garbage_names_what_was_expected(text: str, message: str) -> None:
     with pytest.raises(ModelIdError) as err:
         ids.parse(text)
-    assert (
-        "expected" in str(err.value)
-        or "write _dfull" in str(err.value)
-        or "study writes" in str(err.value)
-    )
+    assert message in str(err.value)
+    if text:  # the message quotes the bad id, and the error carries it
+        assert f"{text!r}" in str(err.value) and err.value.model_id == text
 
 
 @pytest.mark.parametrize(

@@ -26,11 +26,14 @@ COUNT_CONVENTION = "gokce2025-fvcore-train"
 DEBUG_ENV = "VVSHUB_DEBUG"
 #: Set to 1 to turn progress bars off.
 NO_PROGRESS_ENV = "VVSHUB_NO_PROGRESS"
+#: Set to 1 to open remote catalogs from the local cache only, without the network.
+OFFLINE_ENV = "VVSHUB_OFFLINE"
 
 
 def vvshub_home() -> Path:
     """The folder holding the catalog, the local hub and caches (``VVSHUB_HOME``)."""
-    return Path(os.environ.get("VVSHUB_HOME", str(DEFAULT_HOME))).expanduser()
+    # an empty value means unset: Path("") would be the current directory
+    return Path(os.environ.get("VVSHUB_HOME") or str(DEFAULT_HOME)).expanduser()
 
 
 def catalog_path() -> Path:
@@ -51,3 +54,8 @@ def debug_enabled() -> bool:
 def progress_enabled() -> bool:
     """Whether long loops show progress bars."""
     return os.environ.get(NO_PROGRESS_ENV, "") in ("", "0", "false")
+
+
+def offline_enabled() -> bool:
+    """Whether remote catalogs must come from the cache alone (``VVSHUB_OFFLINE=1``)."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0", "false")

@@ -109,11 +109,17 @@ def _home() -> list[Check]:
     home = vvshub_home()
     raw = os.environ.get("VVSHUB_HOME")
     if raw is not None and not raw.strip():
-        return [Check("home", "fail", "VVSHUB_HOME is set but empty", "unset VVSHUB_HOME or set a folder")]
+        return [
+            Check(
+                "home", "fail", "VVSHUB_HOME is set but empty", "unset VVSHUB_HOME or set a folder"
+            )
+        ]
     if not home.exists():
         return [Check("home", "warn", f"{home} does not exist yet", "any write creates it")]
     if not os.access(home, os.W_OK):
-        return [Check("home", "fail", f"{home} is not writable", f"chmod u+w {home} or set VVSHUB_HOME")]
+        return [
+            Check("home", "fail", f"{home} is not writable", f"chmod u+w {home} or set VVSHUB_HOME")
+        ]
     free = shutil.disk_usage(home).free
     status: Status = "ok" if free > 5e9 else "warn"
     fix = "" if status == "ok" else "free disk space or move VVSHUB_HOME"
@@ -126,7 +132,9 @@ def _catalog() -> list[Check]:
 
     path = catalog_path()
     if not path.exists():
-        return [Check("catalog", "warn", f"no catalog at {path}", "vvshub catalog import-reference")]
+        return [
+            Check("catalog", "warn", f"no catalog at {path}", "vvshub catalog import-reference")
+        ]
     try:
         with open_catalog(path) as cat:
             summary = summarise(cat)
@@ -139,19 +147,29 @@ def _catalog() -> list[Check]:
     )
     out = []
     if summary.snapshot_of:
-        out.append(Check("catalog", "warn", detail + " (read from its snapshot: a writer holds it)"))
+        out.append(
+            Check("catalog", "warn", detail + " (read from its snapshot: a writer holds it)")
+        )
     elif str(summary.schema_version) != str(SCHEMA_VERSION):
         out.append(Check("catalog", "warn", detail, "open it read-write once to migrate it"))
     else:
         out.append(Check("catalog", "ok", detail))
     if rows.get("models", 0) and not rows.get("imports", 0):
-        out.append(Check("reference", "warn", "the study is not imported", "vvshub catalog import-reference"))
+        out.append(
+            Check(
+                "reference", "warn", "the study is not imported", "vvshub catalog import-reference"
+            )
+        )
     elif not rows.get("models", 0):
-        out.append(Check("reference", "warn", "the catalog is empty", "vvshub catalog import-reference"))
+        out.append(
+            Check("reference", "warn", "the catalog is empty", "vvshub catalog import-reference")
+        )
     waiting = pending_spool(path)
     if waiting:
         out.append(
-            Check("spool", "warn", f"{len(waiting)} record batch(es) waiting", "vvshub catalog drain")
+            Check(
+                "spool", "warn", f"{len(waiting)} record batch(es) waiting", "vvshub catalog drain"
+            )
         )
     else:
         out.append(Check("spool", "ok", "empty"))
@@ -183,7 +201,9 @@ def _hub() -> list[Check]:
         out.append(
             Check(tool, "ok", found)
             if found
-            else Check(tool, "fail", "not on PATH: the local hub needs it", f"apt-get install {tool}")
+            else Check(
+                tool, "fail", "not on PATH: the local hub needs it", f"apt-get install {tool}"
+            )
         )
     endpoint = os.environ.get("HF_ENDPOINT")
     if endpoint:
@@ -198,7 +218,14 @@ def _browser() -> list[Check]:
         found = shutil.which(name)
         if found:
             return [Check("browser", "ok", f"{found} (report tests)")]
-    return [Check("browser", "warn", "no chromium: the report's browser test is skipped", "apt-get install chromium")]
+    return [
+        Check(
+            "browser",
+            "warn",
+            "no chromium: the report's browser test is skipped",
+            "apt-get install chromium",
+        )
+    ]
 
 
 def _git_lfs_installed() -> bool:

@@ -13,18 +13,27 @@ __all__ = [
     "BenchmarkNotFoundError",
     "CatalogError",
     "CatalogLockedError",
+    "CatalogUnreachableError",
     "CheckpointError",
     "ConvergenceWarning",
+    "CorruptImageError",
     "CountError",
+    "DatasetError",
+    "DatasetNotFoundError",
     "FitDataError",
     "ImportDataError",
     "LayerError",
     "ModelIdError",
     "ModelNotFoundError",
     "NotFittedError",
+    "PublishError",
     "QueryError",
     "RecordError",
+    "ResumeError",
     "SchemaVersionError",
+    "SubsetError",
+    "TrainingError",
+    "TrainingOutOfMemoryError",
     "UnknownArchitectureError",
     "VariantError",
     "VvsHubError",
@@ -178,6 +187,87 @@ class ConvergenceWarning(UserWarning):
     """A numerical fit stopped before it converged; its result may be unreliable."""
 
 
+class DatasetError(VvsHubError, ValueError):
+    """A training data set that cannot be read: bad layout, no classes, unreadable source.
+
+    Attributes:
+        path: the data set spec or file in question.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """A data set spec names no folder, zip or Hugging Face data set that exists."""
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror) otherwise
+        return self.args[0] if self.args else ""
+
+
+class SubsetError(DatasetError):
+    """A class has fewer images than the subset asks for.
+
+    Attributes:
+        class_name: the class that is short.
+        available: how many usable images it has.
+        requested: images per class asked for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        class_name: str | None = None,
+        available: int | None = None,
+        requested: int | None = None,
+    ) -> None:
+        super().__init__(message, path=path)
+        self.class_name = class_name
+        self.available = available
+        self.requested = requested
+
+
+class CorruptImageError(DatasetError):
+    """An image that cannot be decoded, under the ``--corrupt error`` policy.
+
+    Attributes:
+        image_id: the image's id in the data set (its path inside the folder or zip).
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, image_id: str | None = None
+    ) -> None:
+        super().__init__(message, path=path)
+        self.image_id = image_id
+
+
+class TrainingError(VvsHubError, RuntimeError):
+    """A training run that cannot start or continue (bad settings, a lost worker)."""
+
+
+class TrainingOutOfMemoryError(TrainingError, MemoryError):
+    """The device ran out of memory during training.
+
+    Attributes:
+        batch_size: the per-device batch size that did not fit.
+    """
+
+    def __init__(self, message: str, *, batch_size: int | None = None) -> None:
+        super().__init__(message)
+        self.batch_size = batch_size
+
+
+class ResumeError(CheckpointError):
+    """``--resume`` found no resume state, or one written for another configuration."""
+
+
+class PublishError(VvsHubError, RuntimeError):
+    """A finished model could not be pushed to the hub (its checkpoint stays in the run folder)."""
+
+
 class CountError(VvsHubError, ValueError):
     """Counting parameters or compute was asked something impossible (an image size that is not
     a positive integer, one the architecture cannot take, a negative count, an unknown method)."""
@@ -185,3 +275,17 @@ class CountError(VvsHubError, ValueError):
 
 class LayerError(VvsHubError, ValueError):
     """A layer or parameter name with no counterpart in the other naming (study <-> timm)."""
+
+
+class CatalogUnreachableError(CatalogError, ConnectionError):
+    """A remote catalog (``http(s)://`` or ``hf://``) could not be fetched and no cached copy exists.
+
+    Attributes:
+        url: what was being fetched.
+        reason: why, in a few words ("connection refused", "HTTP 404").
+    """
+
+    def __init__(self, message: str, *, url: str, reason: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.reason = reason

@@ -165,6 +165,10 @@ def flex_scheme(spec: ArchSpec) -> tuple[str, int] | None:
     Returns:
         ``('f', k)``, ``('wr', k)``, ``('convnext', k)``, ``('deit', k)``, ``('d', 0)``,
         or ``None`` when ``spec`` is not one of the study's scaled architectures.
+
+    Example:
+        >>> flex_scheme(parse_arch("resnet18_w1.73")), flex_scheme(parse_arch("resnet18"))
+        (('f', 1), None)
     """
     if spec.study_name is None:
         return None
@@ -272,7 +276,7 @@ class ModelId:
     """
 
     arch: str
-    dataset: str | None = "imagenet"
+    dataset: str | None = study.DEFAULT_DATASET
     samples_per_class: int = 0
     seed: int = 0
     regime: Regime = "trained"
@@ -362,7 +366,9 @@ _ADV_RE = re.compile(
     r"_(?P<method>(?:scratch-)?ffgsm[A-Za-z0-9_\-\.]*?)(?:_seed-(?P<seed>\d+))?$"
 )
 _STUDY_RE = re.compile(
-    rf"^(?:(?P<ssl>simclr|dino)_)?(?P<arch>[a-z][A-Za-z0-9_\-]*?)_(?P<dataset>{_DATASET})"
+    # a dot only between digits: vvshub's continuous widths (resnet18_w0.25_cifar10_10_seed-0)
+    rf"^(?:(?P<ssl>simclr|dino)_)?(?P<arch>[a-z](?:[A-Za-z0-9_\-]|(?<=\d)\.(?=\d))*?)"
+    rf"_(?P<dataset>{_DATASET})"
     r"_(?P<size>\d+|full|pretrained|random)(?:_seed-(?P<seed>\d+)(?:-(?P<extra>[A-Za-z0-9]+))?)?$"
 )
 _SHORT_RE = re.compile(
@@ -457,7 +463,11 @@ def _parse(text: str) -> ModelId:
         if m["size"] != "full" and spc == 0:
             raise ModelIdError("_d0 is not a data size; write _dfull for the full data set")
         return ModelId(
-            spec.name, m["dataset"] or "imagenet", spc, int(m["seed"] or 0), style="short"
+            spec.name,
+            m["dataset"] or study.DEFAULT_DATASET,
+            spc,
+            int(m["seed"] or 0),
+            style="short",
         )
     m = _STUDY_RE.match(text)
     if m:
@@ -518,7 +528,7 @@ def format_id(mid: ModelId, *, style: Style | None = None) -> str:
                 "(only models trained from scratch, without SSL or adversarial training)"
             )
         text = f"{short_arch_name(mid.arch_spec)}_d{mid.samples_per_class or 'full'}"
-        if mid.dataset != "imagenet":
+        if mid.dataset != study.DEFAULT_DATASET:
             text += f"_{mid.dataset}"
         if mid.seed:
             text += f"_s{mid.seed}"

@@ -35,6 +35,7 @@ __all__ = [
     "BEHAVIORAL",
     "BENCHMARKS",
     "DATASETS",
+    "DEFAULT_DATASET",
     "DEPTH_BASE",
     "DEPTH_PATTERN",
     "DEPTH_WIDTHS",
@@ -124,6 +125,8 @@ DATASETS: Mapping[str, Dataset] = MappingProxyType(
         )
     }
 )
+#: The training set a model id means when it names none (vvshub's short ids).
+DEFAULT_DATASET = "imagenet"
 #: The two training sets of the main grid; the paper's law selections keep only these.
 GRID_DATASETS: tuple[str, ...] = ("imagenet", "ecoset")
 #: Training sets of the samples-seen laws (Figure 3a), in the paper's order.

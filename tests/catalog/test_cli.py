@@ -123,9 +123,13 @@ def test_models_show_any_spelling(cli, reference_catalog: Path) -> None:
     by_study = cli(
         "models", "show", "resnetflexfilters-f-1-16-20-11_imagenet_full_seed-0", "--json"
     ).json()
-    by_short = cli("models", "show", by_study["aliases"][1], "--json").json()
+    assert by_study["aliases"] == [
+        "resnetflexfilters-f-1-16-20-11_imagenet_full_seed-0",
+        "resnet18_w0.402_dfull",
+    ]
+    by_short = cli("models", "show", "resnet18_w0.402_dfull", "--json").json()
     assert by_short == by_study
-    assert by_study["model"]["n_params"] > 0
+    assert by_study["model"]["n_params"] == 1_995_685  # zoo.count of the architecture
     assert {s["region"] for s in by_study["scores"]} == {"V1", "V2", "V4", "IT", "Behavioral"}
     shown = cli("models", "show", "resnet18_dfull")
     assert "resnet18_imagenet_full" in shown.out and "checkpoints" in shown.out
@@ -169,9 +173,21 @@ def test_export_is_readable_by_hf_datasets_format(reference_catalog: Path, tmp_p
     from vvshub.catalog import export_catalog
 
     files = export_catalog(tmp_path / "out")
-    for f in files:
-        table = pq.read_table(f)  # datasets' Parquet builder reads through pyarrow
-        assert table.num_columns > 0
+    with open_catalog(reference_catalog) as cat:
+        for f in files:
+            table = pq.read_table(f)  # datasets' Parquet builder reads through pyarrow
+            name = f.stem
+            columns = [
+                r[0]
+                for r in cat.fetchall(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [name],
+                )
+            ]
+            assert table.column_names == columns, name
+            assert table.num_rows == cat.fetchall(f'SELECT count(*) FROM "{name}"')[0][0], name
+    assert {f.stem for f in files} >= {"models", "scores", "score_records", "benchmarks"}
 
 
 def test_catalog_info(cli, reference_catalog: Path) -> None:

@@ -187,11 +187,15 @@ def test_failure_midway_leaves_the_catalog_as_it_was(
 
     monkeypatch.setattr(_reference, "_write", write_then_fail)
     before = _counts(reference_catalog)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with (
+        pytest.raises(RuntimeError, match="disk full"),
+        pytest.warns(UserWarning, match="removes 1"),
+    ):
         import_reference(changed, catalog=reference_catalog)
     assert _counts(reference_catalog) == before
     monkeypatch.setattr(_reference, "_write", real_write)
-    summary = import_reference(changed, catalog=reference_catalog)
+    with pytest.warns(UserWarning, match="removes 1 model"):
+        summary = import_reference(changed, catalog=reference_catalog)
     assert summary.changed and summary.rows["models"] == 992
     after = _counts(reference_catalog)
     assert after["models"] == 992 and after["scores"] == 4960

@@ -287,3 +287,14 @@ def test_non_records_and_read_only_catalogs_are_refused(tmp_path: Path) -> None:
         write_records([_model()], catalog=tmp_path)  # a folder: a Parquet export
     with pytest.raises(CatalogError, match="read-only"):
         write_records([_model()], catalog="http://127.0.0.1:9/export/")
+
+
+def test_a_fit_keeps_its_multi_line_sql_but_not_other_control_characters() -> None:
+    query = "SELECT x,\n\tscore\r\nFROM t"
+    fit = FitRecord(fit_id="f", query=query, data_hash="h", form="power", options={},
+                    params={"E": 0.5}, objective=0.1, n_rows=3, n_bootstrap=0)  # fmt: skip
+    assert fit.query == query
+    with pytest.raises(RecordError, match="control characters"):
+        FitRecord.from_dict({**fit.to_dict(), "query": "SELECT 1\x00"})
+    with pytest.raises(RecordError, match="control characters"):
+        _model(model_id="a\nb")

@@ -41,7 +41,11 @@ def test_estimator_contract(power_data):
         law.predict(x)
     assert law.fit(x, s) is law
     assert set(law.params_) == {"E", "A", "alpha"}
-    assert law.objective_ > 0
+    # eq. 2 written out directly: sum of Huber(log L_hat - log L), delta = 1e-3
+    E, A, alpha = (law.params_[k] for k in ("E", "A", "alpha"))
+    r = np.abs(np.log(E + A * (x / 1e13) ** -alpha) - np.log(1 - s))
+    direct = np.where(r <= 1e-3, 0.5 * r * r, 1e-3 * (r - 0.5e-3)).sum()
+    assert law.objective_ == pytest.approx(direct, rel=1e-6)
     assert set(law.ci_) == {"E", "A", "alpha"}
     for k, (lo, hi) in law.ci_.items():
         assert lo <= hi, k

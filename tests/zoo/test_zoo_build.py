@@ -15,14 +15,14 @@ from vvshub.errors import UnknownArchitectureError, VariantError
 
 
 @pytest.mark.parametrize(
-    "arch",
-    ["resnet18", "efficientnet_b0", "convnextflex-l-3", "deitflex-l-3", "alexnet", "cornet_s",
-     "resnetflexfilters-d-1-0-0-0", "resnetflexfilters-d-1-1-1-0", "resnetflexfilters-f-1-16-20-19"],
+    ("arch", "size"),  # ViTs take their fixed size; CNNs any
+    [("resnet18", 96), ("efficientnet_b0", 96), ("convnextflex-l-3", 96), ("deitflex-l-3", 224),
+     ("alexnet", 96), ("cornet_s", 96), ("resnetflexfilters-d-1-0-0-0", 96),
+     ("resnetflexfilters-d-1-1-1-0", 96), ("resnetflexfilters-f-1-16-20-19", 96)],
 )  # fmt: skip
-def test_build_runs_forward_and_backward(arch):
+def test_build_runs_forward_and_backward(arch, size):
     model = zoo.build(arch, num_classes=7)
     assert model.training
-    size = 224 if arch.startswith("deit") else 96  # ViTs take their fixed size; CNNs any
     out = model(torch.randn(2, 3, size, size))
     assert out.shape == (2, 7)
     out.sum().backward()
@@ -71,31 +71,55 @@ def test_plain_timm_architecture_where_timm_can_build_it():
     }
 
 
-@pytest.mark.parametrize(
-    ("arch", "n_params"),
-    [
-        # vvshub's continuous rules (documented in docs/readme_zoo.md), recomputed by hand here:
-        # resnet18 at width 0.5: stem/stages 32, 32, 64, 128, 256.
-        ("resnet18_w0.5", 3_055_880),
-        ("resnet50_dp1-1-1-1", None),
-        ("convnext_tiny_w0.5", None),
-        ("deit_small_w0.5_dp6", None),
-    ],
-)
-def test_continuous_variants(arch, n_params):
-    r = zoo.recipe(arch)
-    model = zoo.build(arch, device="meta")
-    count = zoo.count(model)
-    if n_params is not None:
-        assert count.n_params == n_params
-    if arch.startswith("convnext"):
-        assert r.model_args["dims"] == [48, 96, 192, 384]
-    if arch.startswith("deit"):
-        assert r.model_args["embed_dim"] == 192 and r.model_args["depth"] == 6
-        assert len(model.blocks) == 6
-    if arch.startswith("resnet50"):
-        assert [len(getattr(model, f"layer{i}")) for i in range(1, 5)] == [1, 1, 1, 1]
-        assert count.n_params < zoo.count("resnet50").n_params
+# vvshub's continuous rules (documented in docs/readme_zoo.md), each checked on its own.
+
+
+def test_resnet18_at_half_width():
+    r = zoo.recipe("resnet18_w0.5")
+    assert r.timm_name == "resnet_flex"  # stem 32 != 64
+    assert (r.model_args["stem_width"], r.model_args["channels"]) == (32, [32, 64, 128, 256])
+    assert zoo.count(zoo.build("resnet18_w0.5", device="meta")).n_params == 3_055_880
+
+
+def test_resnet50_with_one_block_per_stage():
+    model = zoo.build("resnet50_dp1-1-1-1", device="meta")
+    assert [len(getattr(model, f"layer{i}")) for i in range(1, 5)] == [1, 1, 1, 1]
+    # by hand: stem, then one bottleneck (with its downsample) per stage, then the classifier
+    total, cin = 3 * 64 * 49 + 2 * 64, 64
+    for planes in (64, 128, 256, 512):
+        out = 4 * planes
+        total += cin * planes + planes * planes * 9 + planes * out  # conv1, conv2, conv3
+        total += 2 * planes + 2 * planes + 2 * out  # their batch norms
+        total += cin * out + 2 * out  # downsample conv and norm
+        cin = out
+    total += 2048 * 1000 + 1000
+    assert zoo.count(model).n_params == total
+
+
+def test_convnext_tiny_at_half_width():
+    r = zoo.recipe("convnext_tiny_w0.5")
+    assert r.model_args["dims"] == [48, 96, 192, 384]
+    assert r.model_args["depths"] == [3, 3, 9, 3]
+    model = zoo.build("convnext_tiny_w0.5", device="meta")
+    assert model.head.fc.in_features == 384
+
+
+def test_deit_small_at_half_width_and_depth():
+    import timm
+
+    r = zoo.recipe("deit_small_w0.5_dp6")
+    assert (r.model_args["embed_dim"], r.model_args["depth"], r.model_args["num_heads"]) == (
+        192,
+        6,
+        6,
+    )
+    model = zoo.build("deit_small_w0.5_dp6", device="meta")
+    assert len(model.blocks) == 6
+    with torch.device("meta"):
+        plain = timm.create_model(
+            "deit3_small_patch16_224", embed_dim=192, depth=6, num_heads=6, init_values=1e-4
+        )
+    assert zoo.count(model).n_params == sum(p.numel() for p in plain.parameters())
 
 
 def test_resnet18_w05_parameters_by_hand():

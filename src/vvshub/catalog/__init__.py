@@ -12,7 +12,7 @@ Example:
 
 from vvshub.catalog._connection import Catalog, open_catalog, snapshot_path, writable_path
 from vvshub.catalog._export import export_catalog
-from vvshub.catalog._models import list_models, model_detail, resolve_model
+from vvshub.catalog._models import list_models, model_detail, resolve_model, suggest_filters
 from vvshub.catalog._records import (
     NORMALISATIONS,
     REGIONS,
@@ -30,8 +30,13 @@ from vvshub.catalog._records import (
 from vvshub.catalog._reference import ImportSummary, import_reference
 from vvshub.catalog._schema import SCHEMA_VERSION, TABLES, VIEWS
 from vvshub.catalog._spool import pending as pending_spool
-from vvshub.catalog._summary import TRAINED_SAMPLES_NEURAL, CatalogSummary, summarise, trained_models
 from vvshub.catalog._spool import spool_dir
+from vvshub.catalog._summary import (
+    TRAINED_SAMPLES_NEURAL,
+    CatalogSummary,
+    summarise,
+    trained_models,
+)
 from vvshub.catalog._write import (
     WriteResult,
     add_benchmarks,
@@ -45,10 +50,10 @@ from vvshub.catalog._write import (
 
 __all__ = [
     "NORMALISATIONS",
-    "TRAINED_SAMPLES_NEURAL",
     "REGIONS",
     "SCHEMA_VERSION",
     "TABLES",
+    "TRAINED_SAMPLES_NEURAL",
     "VIEWS",
     "BenchmarkRecord",
     "Catalog",
@@ -80,6 +85,7 @@ __all__ = [
     "save_fits",
     "snapshot_path",
     "spool_dir",
+    "suggest_filters",
     "summarise",
     "trained_models",
     "writable_path",

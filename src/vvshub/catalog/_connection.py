@@ -1,8 +1,9 @@
 """The one place that opens DuckDB, and the translation of its errors into vvshub's.
 
 A catalog is a DuckDB file (``$VVSHUB_HOME/catalog.duckdb`` by default) or a
-Parquet export (a folder or URL holding one ``<table>.parquet`` per table),
-which opens read-only as views in an in-memory database.
+Parquet export (a folder or URL holding one ``<table>.parquet`` per table; a URL is
+fetched into a local cache first, ``_remote``), which opens read-only as tables copied
+into a scratch database. Every read-only connection is sandboxed (``_SANDBOX``).
 
 Concurrency. DuckDB lets one process hold a file read-write, and then no other
 process may open it at all. vvshub keeps write sessions short (the write verbs
@@ -262,9 +263,26 @@ def writable_path(location: str | Path | None) -> Path:
     return path
 
 
-def _config() -> dict[str, Any]:
+#: What a read-only connection may do: read the catalog and nothing else. User SQL (``vvshub
+#: sql``, laws queries, ``models ls --where``) runs on such a connection, so it must not read or
+#: write files (``COPY … TO``, ``read_csv('/etc/passwd')``, ``ATTACH``), reach the network, or
+#: install and load extensions; the lock stops SQL from turning any of this back on.
+_SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+
+
+def _config(*, sandbox: bool = False) -> dict[str, Any]:
+    """DuckDB settings for every connection; ``sandbox`` adds :data:`_SANDBOX` (read-only opens)."""
     # No implicit magic: a bare name in SQL never resolves to a Python variable.
-    return {"python_enable_replacements": False}
+    config: dict[str, Any] = {"python_enable_replacements": False}
+    if sandbox:
+        config.update(_SANDBOX)
+    return config
 
 
 def open_catalog(location: str | Path | None = None, *, read_only: bool = True) -> Catalog:
@@ -326,7 +344,7 @@ def _open_file(path: Path, *, read_only: bool) -> Catalog:
     from vvshub.catalog._schema import ensure_schema
 
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=_config())
+        con = duckdb.connect(str(path), read_only=read_only, config=_config(sandbox=read_only))
     except Exception as exc:
         raise translate(exc, path=str(path)) from None
     catalog = Catalog(con, location=str(path), read_only=read_only)
@@ -371,7 +389,7 @@ def _open_snapshot(path: Path, locked: CatalogLockedError) -> Catalog:
     if not snap.exists():
         raise locked
     try:
-        con = duckdb.connect(str(snap), read_only=True, config=_config())
+        con = duckdb.connect(str(snap), read_only=True, config=_config(sandbox=True))
     except Exception as exc:
         raise translate(exc, path=str(snap)) from None
     catalog = Catalog(con, location=str(snap), read_only=True)
@@ -383,8 +401,11 @@ def _open_snapshot(path: Path, locked: CatalogLockedError) -> Catalog:
 def _open_parquet_export(base: str, *, remote: bool) -> Catalog:
     """Open a Parquet export read-only.
 
-    The views over the Parquet files are written to a scratch DuckDB file, which
-    is then reopened read-only, so user SQL cannot drop or alter them either.
+    A remote export is first fetched into the local cache (``vvshub.catalog._remote``).
+    The Parquet files are copied into tables of a scratch DuckDB file, which is then
+    reopened read-only and sandboxed (:data:`_SANDBOX`): user SQL can neither alter the
+    tables nor reach the Parquet files (views over them would need the files allowed,
+    and an allowed file can be overwritten by ``COPY … TO``).
     """
     import shutil
     import tempfile
@@ -394,50 +415,46 @@ def _open_parquet_export(base: str, *, remote: bool) -> Catalog:
     from vvshub.catalog._schema import TABLES, VIEWS
 
     base = base.rstrip("/")
+    if remote:
+        from vvshub.catalog._remote import fetch_export
+
+        files = fetch_export(base)
+    else:
+        folder = Path(base).resolve()
+        files = {n: folder / f"{n}.parquet" for n in (*TABLES, *VIEWS)}
+        files = {n: f for n, f in files.items() if f.is_file()}
+    if "scores" not in files:
+        raise CatalogError(f"{base} is not a vvshub Parquet export (no scores.parquet)")
     scratch = Path(tempfile.mkdtemp(prefix="vvshub-export-"))
-    db = scratch / "views.duckdb"
+    db = scratch / "export.duckdb"
 
     def cleanup() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    found = []
     con = duckdb.connect(str(db), config=_config())
     try:
-        for name in (*TABLES, *VIEWS):
-            if remote:
-                url = f"{base}/{name}.parquet"
-            else:
-                file = Path(base).resolve() / f"{name}.parquet"
-                if not file.exists():
-                    continue
-                url = str(file)
+        for name, file in files.items():
+            source = _sql_string(str(file))
             try:
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_string(url)})")
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({source})')
             except Exception as exc:
-                if remote and name not in ("scores", "models"):
-                    log.debug("no %s in %s: %s", name, base, exc)
-                    continue
-                raise CatalogError(f"cannot read {url}: {one_line(exc)}") from None
-            found.append(name)
-        if "scores" not in found:
-            raise CatalogError(f"{base} is not a vvshub Parquet export (no scores.parquet)")
+                raise CatalogError(
+                    f"cannot read {name}.parquet of {base}: {one_line(exc)}"
+                ) from None
+        con.close()
+        con = duckdb.connect(str(db), read_only=True, config=_config(sandbox=True))
     except BaseException:
         con.close()
         cleanup()
         raise
-    con.close()
-    con = duckdb.connect(str(db), read_only=True, config=_config())
     return Catalog(con, location=base, read_only=True, cleanup=cleanup)
 
 
 def _attach_remote(url: str) -> Catalog:
-    import duckdb
+    """Open a remote ``.duckdb`` file: fetched into the local cache, then opened read-only."""
+    from vvshub.catalog._remote import fetch_file
 
-    con = duckdb.connect(":memory:", config=_config())
-    try:
-        con.execute(f"ATTACH {_sql_string(url)} AS remote (READ_ONLY)")
-        con.execute("USE remote")
-    except Exception as exc:
-        con.close()
-        raise CatalogError(f"cannot open remote catalog {url}: {one_line(exc)}") from None
-    return Catalog(con, location=url, read_only=True)
+    # opened as it is: a cached blob is never migrated or written
+    catalog = _open_file(fetch_file(url), read_only=True)
+    catalog.location = url
+    return catalog

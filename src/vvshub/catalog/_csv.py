@@ -14,12 +14,14 @@ Converter = Callable[[str], Any]
 
 
 def opt_float(text: str) -> float | None:
-    """A float, or ``None`` for an empty field."""
+    """A finite float, or ``None`` for an empty field (or ``nan``, the study's missing value)."""
     if text == "":
         return None
     value = float(text)
     if math.isnan(value):
         return None
+    if math.isinf(value):
+        raise ValueError(f"{text!r} is not a finite number")
     return value
 
 
@@ -56,6 +58,29 @@ def boolean(text: str) -> bool:
     if text in ("False", "false", "0", ""):
         return False
     raise ValueError(f"{text!r} is not True or False")
+
+
+def within(convert: Converter, *, low: float | None = None, high: float | None = None) -> Converter:
+    """``convert``, then refuse a value outside ``[low, high]`` (its column's domain).
+
+    Example:
+        >>> within(opt_float, low=-1, high=1)("7.5")
+        Traceback (most recent call last):
+        ...
+        ValueError: '7.5' is outside the column's domain [-1, 1]
+    """
+
+    def check(text: str) -> Any:
+        value = convert(text)
+        if value is None:
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            lo = "-inf" if low is None else f"{low:g}"
+            hi = "inf" if high is None else f"{high:g}"
+            raise ValueError(f"{text!r} is outside the column's domain [{lo}, {hi}]")
+        return value
+
+    return check
 
 
 def opt_str(text: str) -> str | None:

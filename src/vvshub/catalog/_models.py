@@ -48,8 +48,12 @@ WHERE ($arch IS NULL OR m.arch = $arch)
 """
 
 
-def resolve_model(cat: Catalog, text: str) -> str:
+def resolve_model(cat: Catalog, text: str | ids.ModelId) -> str:
     """The catalog's model id for any spelling of it (study id, short id, alias).
+
+    Args:
+        cat: an open catalog.
+        text: the id as typed, or one already parsed (then it is not parsed again).
 
     Raises:
         ModelNotFoundError: no model matches; ``suggestions`` holds the closest ids.
@@ -58,22 +62,39 @@ def resolve_model(cat: Catalog, text: str) -> str:
         >>> resolve_model(cat, "resnet18_dfull")  # doctest: +SKIP
         'resnet18_imagenet_full'
     """
-    candidates = [text]
+    return _lookup(cat, text)[0]
+
+
+def _parse_or_none(text: str) -> ids.ModelId | None:
     try:
-        mid = ids.parse(text)
+        return ids.parse(text)
     except ModelIdError:
-        mid = None
+        return None
+
+
+def _lookup(cat: Catalog, text: str | ids.ModelId) -> tuple[str, ids.ModelId | None]:
+    """The catalog's id of ``text``, and the parsed id when the catalog spells it that way."""
+    if isinstance(text, ids.ModelId):
+        mid: ids.ModelId | None = text
+        text = text.study_id()
+    else:
+        mid = _parse_or_none(text)
+    spellings = [text]
     if mid is not None:
-        candidates += ids.study_candidates(mid)
-        short = mid.short_id()
-        if short:
-            candidates.append(short)
+        spellings += ids.study_candidates(mid)
+    candidates = list(spellings)
+    short = mid.short_id() if mid is not None else None
+    if short:
+        candidates.append(short)
     for cand in dict.fromkeys(candidates):
         rows = cat.fetchall(_FIND_ID, [cand, cand, cand])
         if rows:
-            return rows[0][0]
-    known = [r[0] for r in cat.fetchall(_KNOWN_IDS)]
-    close = difflib.get_close_matches(text, known, n=5, cutoff=0.6)
+            model_id = rows[0][0]
+            # the parsed id is the catalog's when the catalog spells the model as it does
+            known = mid is not None and model_id in (text, mid.study_id())
+            return model_id, (mid if known else None)
+    known_ids = [r[0] for r in cat.fetchall(_KNOWN_IDS)]
+    close = difflib.get_close_matches(text, known_ids, n=5, cutoff=0.6)
     hint = f"; closest: {', '.join(close)}" if close else ""
     raise ModelNotFoundError(
         f"no model {text!r} in the catalog{hint}", model_id=text, suggestions=close
@@ -100,14 +121,56 @@ def list_models(
     return cat.query(sql, {"arch": arch, "dataset": dataset, "family": family})
 
 
-def model_detail(cat: Catalog, text: str) -> dict[str, Any]:
+#: ``list_models`` filter -> the models column it matches.
+_FILTER_COLUMNS = {"arch": "arch", "dataset": "dataset", "family": "arch_family"}
+
+
+def suggest_filters(cat: Catalog, **filters: str | None) -> dict[str, list[str]]:
+    """For each filter of :func:`list_models` whose value no model has, the closest values.
+
+    Args:
+        filters: ``arch``, ``dataset`` and ``family`` as given to :func:`list_models`.
+
+    Returns:
+        ``{filter: [closest values …]}`` for the filters that match nothing on their own
+        (an empty list when nothing is close); filters that match some model are left out.
+
+    Example:
+        >>> suggest_filters(cat, arch="resnet")  # doctest: +SKIP
+        {'arch': ['resnet18', 'resnet34', 'resnet50']}
+    """
+    out: dict[str, list[str]] = {}
+    for name, value in filters.items():
+        column = _FILTER_COLUMNS.get(name)
+        if column is None:
+            raise ValueError(
+                f"unknown filter {name!r}; expected one of {', '.join(_FILTER_COLUMNS)}"
+            )
+        if value is None:
+            continue
+        known = [
+            r[0]
+            for r in cat.fetchall(
+                f"SELECT DISTINCT {column} FROM models WHERE {column} IS NOT NULL ORDER BY 1"
+            )
+        ]
+        if value in known:
+            continue
+        by_case = {k.lower(): k for k in known}
+        close = difflib.get_close_matches(value.lower(), list(by_case), n=5, cutoff=0.7)
+        prefixed = [k for k in known if k.lower().startswith(value.lower())]
+        out[name] = list(dict.fromkeys([*(by_case[c] for c in close), *prefixed]))[:5]
+    return out
+
+
+def model_detail(cat: Catalog, text: str | ids.ModelId) -> dict[str, Any]:
     """Everything the catalog knows about one model: metadata, scores, checkpoints, aliases.
 
     Example:
         >>> model_detail(cat, "resnet18_dfull")["model"]["n_params"]  # doctest: +SKIP
         11689512
     """
-    model_id = resolve_model(cat, text)
+    model_id, mid = _lookup(cat, text)
     meta = cat.query("SELECT * FROM models WHERE model_id = ?", [model_id]).to_dict(
         orient="records"
     )
@@ -121,10 +184,9 @@ def model_detail(cat: Catalog, text: str) -> dict[str, Any]:
         "SELECT epoch, is_benchmarked, url FROM checkpoints WHERE model_id = ? ORDER BY epoch",
         [model_id],
     )
-    try:
-        aliases = ids.parse(model_id).aliases()
-    except ModelIdError:
-        aliases = [model_id]
+    if mid is None:  # found under another spelling: read the catalog's own id once
+        mid = _parse_or_none(model_id)
+    aliases = mid.aliases() if mid is not None else [model_id]
     if model_id not in aliases:
         aliases.insert(0, model_id)
     return {

@@ -68,6 +68,7 @@ RunStatus = Literal["finished", "failed", "running"]
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_BUT_WHITESPACE_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _fail(cls: type, name: str, message: str) -> RecordError:
@@ -79,7 +80,8 @@ class _Record:
 
     #: The ``kind`` tag used in spool files.
     kind: ClassVar[str]
-    #: Field name -> rule. Rules: "id" (non-empty text), "text", "count" (int >= 0),
+    #: Field name -> rule. Rules: "id" (non-empty text), "text" (one line), "multiline"
+    #: (text that may hold newlines and tabs, such as SQL), "count" (int >= 0),
     #: "int", "nonneg" (finite float >= 0), "unit" (finite float in [0, 1]),
     #: "corr" (finite float in [-1, 1]), "ceiling" (finite float in (0, 1]),
     #: "float" (finite), "sha256", "bool", "json", "time".
@@ -146,12 +148,13 @@ def _plain(value: Any) -> Any:
 
 def _check(cls: type, name: str, rule: str, value: Any) -> Any:
     """Validate ``value`` under ``rule``; return it normalised (ints as int, floats as float)."""
-    if rule in ("id", "text"):
+    if rule in ("id", "text", "multiline"):
         if not isinstance(value, str):
             raise _fail(cls, name, f"expected text, got {type(value).__name__} {value!r}")
         if rule == "id" and not value.strip():
             raise _fail(cls, name, "must not be empty")
-        if _CONTROL_RE.search(value):
+        pattern = _CONTROL_BUT_WHITESPACE_RE if rule == "multiline" else _CONTROL_RE
+        if pattern.search(value):
             raise _fail(cls, name, f"control characters are not allowed: {value!r}")
         return value
     if rule == "bool":
@@ -517,7 +520,7 @@ class FitRecord(_Record):
 
     _rules: ClassVar[dict[str, str]] = {
         "fit_id": "id",
-        "query": "text",
+        "query": "multiline",
         "data_hash": "id",
         "form": "id",
         "options": "json",

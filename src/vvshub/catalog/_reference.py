@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,15 @@ _BENCHMARK_RE = re.compile(
     r"^(?:[a-z]+\.)?(?P<source>[A-Za-z]+\d{4})(?P<subset>public|private)?\.?"
 )
 
+# Each number's domain: scores are correlations divided by a ceiling (the study's run from
+# -0.08 to 0.63), accuracies fractions, counts and seeds non-negative. Anything else (7.5, 1e999)
+# is a broken file and is refused with its line, like a malformed number.
+_SCORE = _csv.within(_csv.opt_float, low=-1.0, high=1.0)
+_ACC = _csv.within(_csv.opt_float, low=0.0, high=1.0)
+_COUNT = _csv.within(_csv.opt_int, low=0)
+_AMOUNT = _csv.within(_csv.opt_float, low=0.0)
+_REQ_COUNT = _csv.within(_csv.req_int, low=0)
+
 _SCORE_COLUMNS: dict[str, _csv.Converter] = {
     "model_id": str,
     "benchmark_name": str,
@@ -60,17 +70,17 @@ _SCORE_COLUMNS: dict[str, _csv.Converter] = {
     "arch": str,
     "arch_family": _csv.opt_str,
     "dataset": _csv.opt_str,
-    "n_params": _csv.opt_int,
-    "macs": _csv.opt_float,
-    "flops": _csv.opt_float,
-    "n_samples": _csv.opt_int,
-    "samples_per_class": _csv.req_int,
-    "n_epochs": _csv.opt_int,
-    "n_samples_seen": _csv.opt_int,
-    "total_flops": _csv.opt_float,
-    "score": _csv.opt_float,  # six random-init EfficientNet V2 scores were never computed
-    "seed": _csv.req_int,
-    "acc": _csv.opt_float,
+    "n_params": _COUNT,
+    "macs": _AMOUNT,
+    "flops": _AMOUNT,
+    "n_samples": _COUNT,
+    "samples_per_class": _REQ_COUNT,
+    "n_epochs": _COUNT,
+    "n_samples_seen": _COUNT,
+    "total_flops": _AMOUNT,
+    "score": _SCORE,  # empty for six random-init EfficientNet V2 scores never computed
+    "seed": _REQ_COUNT,
+    "acc": _ACC,
     "checkpoint_url": _csv.opt_str,
     "is_pretrained": _csv.boolean,
     "is_random": _csv.boolean,
@@ -85,7 +95,7 @@ _MODEL_FIELDS = [c for c in _SCORE_COLUMNS if c not in ("benchmark_name", "regio
 
 _CHECKPOINT_COLUMNS: dict[str, _csv.Converter] = {
     "model_id": str,
-    "epoch": _csv.req_int,
+    "epoch": _REQ_COUNT,
     "checkpoint_path": str,
     "arch": _csv.opt_str,
     "arch_family": _csv.opt_str,
@@ -97,11 +107,11 @@ _EPOCH_COLUMNS: dict[str, _csv.Converter] = {
     "model_id": str,
     "benchmark_name": str,
     "region": str,
-    "ckpt": _csv.req_int,
-    "flops": _csv.opt_float,
-    "n_samples_seen": _csv.opt_int,
-    "score": _csv.req_float,
-    "acc": _csv.opt_float,
+    "ckpt": _REQ_COUNT,
+    "flops": _AMOUNT,
+    "n_samples_seen": _COUNT,
+    "score": _csv.within(_csv.req_float, low=-1.0, high=1.0),
+    "acc": _ACC,
     "checkpoint_url": _csv.opt_str,
 }
 
@@ -116,6 +126,9 @@ class ImportSummary:
         changed: ``False`` when these exact files were already imported.
         rows: rows per table written (empty when unchanged).
         files: sha256 per file name.
+        removed: ids of the models an earlier import brought in that these files no longer
+            list; the import deletes them (with their scores), and warns before it commits.
+        dry_run: nothing was written; ``rows`` and ``removed`` say what the import would do.
     """
 
     source: str
@@ -123,6 +136,8 @@ class ImportSummary:
     changed: bool
     rows: dict[str, int] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form (for ``--json``)."""
@@ -139,6 +154,7 @@ def _sha256(path: Path) -> str:
 
 def _download(url: str, dest: Path) -> None:
     from vvshub._progress import track
+    from vvshub.catalog._remote import network_reason
 
     tmp = dest.with_name(dest.name + ".part")
     try:
@@ -148,18 +164,52 @@ def _download(url: str, dest: Path) -> None:
             total = (size >> 16) + 1 if size else None
             for chunk in track(chunks, description=f"download {dest.name}", total=total):
                 out.write(chunk)
+    except urllib.error.HTTPError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CatalogError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         tmp.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", exc)
-        raise CatalogError(f"cannot download {url}: {reason}") from None
+        raise CatalogError(f"cannot download {url}: {network_reason(exc)}") from None
     tmp.replace(dest)
 
 
+def _url_exists(url: str) -> bool:
+    """Whether ``url`` answers (a HEAD request); ``False`` only for HTTP 404."""
+    from vvshub.catalog._remote import network_reason
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=60):
+            return True
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise CatalogError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise CatalogError(f"cannot download {url}: {network_reason(exc)}") from None
+
+
 def fetch_reference(source: str, workdir: Path) -> Path:
-    """Download the reference files from ``source`` (a URL prefix) into ``workdir``."""
+    """Download the reference files from ``source`` (a URL prefix) into ``workdir``.
+
+    Two layouts are understood, tried in this order:
+
+    - flat: the five files side by side, ``URL/benchmark_scores.csv`` … ``URL/commitments.json``
+      (a folder like ``../shared/data/reference`` served over HTTP);
+    - the study repository's: ``URL/artifacts/benchmark_scores.csv`` …
+      ``URL/brainscore/artifacts/commitments.json`` (:data:`REFERENCE_FILES`), with ``URL`` the
+      repository's ``scaling_primate_vvs`` folder (the default, :data:`REFERENCE_URL`).
+    """
     base = source.rstrip("/")
+    first = next(iter(REFERENCE_FILES))
+    flat = _url_exists(f"{base}/{first}")
+    if not flat and not _url_exists(f"{base}/{REFERENCE_FILES[first]}"):
+        raise CatalogError(
+            f"no reference files at {base}: neither {base}/{first} (a flat folder) nor "
+            f"{base}/{REFERENCE_FILES[first]} (the study repository's scaling_primate_vvs "
+            "folder) exists; see `vvshub catalog import-reference --help`"
+        )
     for name, rel in REFERENCE_FILES.items():
-        _download(f"{base}/{rel}", workdir / name)
+        _download(f"{base}/{name if flat else rel}", workdir / name)
     return workdir
 
 
@@ -364,6 +414,26 @@ def _build_frames(folder: Path, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+def _removed_models(cat: Catalog, models: Any) -> list[str]:
+    """Models an earlier reference import brought in that ``models`` no longer lists."""
+    rows = cat.fetchall(
+        "SELECT model_id FROM models WHERE source = ? AND NOT list_contains(?, model_id) "
+        "ORDER BY model_id",
+        [SOURCE, list(models["model_id"])],
+    )
+    return [r[0] for r in rows]
+
+
+def _removal_message(removed: list[str]) -> str:
+    shown = ", ".join(removed[:10]) + (
+        f" … and {len(removed) - 10} more" if len(removed) > 10 else ""
+    )
+    return (
+        f"this import removes {len(removed)} model(s) that the new reference files no longer "
+        f"list, with their scores: {shown}"
+    )
+
+
 def _check_unique(rows: list[dict[str, Any]], key: tuple[str, ...], name: str) -> None:
     seen: dict[tuple[Any, ...], int] = {}
     for line, row in enumerate(rows, start=2):
@@ -413,7 +483,10 @@ def _write(cat: Catalog, frames: dict[str, Any]) -> dict[str, int]:
 
 
 def import_reference(
-    source: str | Path | None = None, *, catalog: str | Path | None = None
+    source: str | Path | None = None,
+    *,
+    catalog: str | Path | None = None,
+    dry_run: bool = False,
 ) -> ImportSummary:
     """Import the reference study's artifacts into a catalog.
 
@@ -421,9 +494,15 @@ def import_reference(
         source: a folder holding the study's files, or a URL prefix of its repository's
             ``scaling_primate_vvs`` folder; default: the public repository.
         catalog: the catalog file; default ``$VVSHUB_HOME/catalog.duckdb``.
+        dry_run: validate the files and report what would change (rows, models removed)
+            without writing anything.
 
     Returns:
         What was imported; ``changed`` is ``False`` when these files were already in.
+
+    Warns:
+        UserWarning: before it commits, when the import removes models that an earlier
+            import brought in and these files no longer list (how many, and which).
 
     Raises:
         ImportDataError: a file is missing, malformed or truncated (the catalog is untouched).
@@ -456,8 +535,16 @@ def import_reference(
             ]
             if done:
                 log.info("reference files %s already imported", import_id)
-                return ImportSummary(src, import_id, changed=False, files=hashes)
+                return ImportSummary(src, import_id, changed=False, files=hashes, dry_run=dry_run)
+            removed = _removed_models(cat, frames["models"])
+            if dry_run:
+                counts = {t: len(f) for t, f in frames.items()}
+                return ImportSummary(
+                    src, import_id, True, counts, hashes, removed=removed, dry_run=True
+                )
             with cat.transaction():
+                if removed:
+                    warnings.warn(_removal_message(removed), stacklevel=2)
                 counts = _write(cat, frames)
                 for name, digest in hashes.items():
                     rows = counts.get(_TABLE_OF_FILE[name], 0)
@@ -465,7 +552,7 @@ def import_reference(
                         "INSERT OR REPLACE INTO imports VALUES (?, ?, ?, ?, ?, ?)",
                         [import_id, src, name, digest, rows, now],
                     )
-        return ImportSummary(src, import_id, changed=True, rows=counts, files=hashes)
+        return ImportSummary(src, import_id, True, counts, hashes, removed=removed)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

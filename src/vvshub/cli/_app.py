@@ -28,6 +28,7 @@ _REGISTRARS = (
     "vvshub.cli.models",
     "vvshub.cli.laws",
     "vvshub.cli.zoo",
+    "vvshub.cli.train",
     "vvshub.cli.report",
 )
 
@@ -57,10 +58,24 @@ def _root(
     """vvshub: checkpoints, scores, a SQL catalog and scaling laws for VVS model zoos."""
 
 
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: object, **kw: object
+) -> None:
+    """A warning as one ``warning: …`` line on stderr (not Python's file:line and source)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(f"warning: {message}"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a vvshub error becomes one styled line and exit code 1."""
+    import warnings
+
     try:
-        app(args=argv, standalone_mode=True)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            app(args=argv, standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -67,8 +67,8 @@ def exit_with_error(exc: BaseException | str, *, code: int = 1) -> NoReturn:
     if isinstance(exc, VvsHubError):
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = _hint(exc)
-    elif isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        message, hint = str(exc), ""
+    elif isinstance(exc, OSError):  # a missing file, a full disk, a refused connection
+        message, hint = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc), ""
     else:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         hint = "this is a bug in vvshub; rerun with VVSHUB_DEBUG=1 for the traceback"

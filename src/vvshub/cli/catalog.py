@@ -25,7 +25,9 @@ def import_reference_cmd(
     source: Annotated[
         str | None,
         typer.Argument(
-            help="Folder with the study's files, or a URL prefix. Default: the study's public repository.",
+            help="Folder with the study's five files, or a URL: a flat folder over HTTP "
+            "(URL/benchmark_scores.csv …) or the study repository's scaling_primate_vvs folder "
+            "(URL/artifacts/benchmark_scores.csv …). Default: the study's public repository.",
             show_default=False,
         ),
     ] = None,
@@ -35,19 +37,35 @@ def import_reference_cmd(
             "--catalog", help="Catalog file to write (default $VVSHUB_HOME/catalog.duckdb)."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Validate the files and say what would change; write nothing."
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import the reference study's 993 models, scores and checkpoints (idempotent)."""
-    from vvshub.catalog import import_reference
+    """Import the reference study's 993 models, scores and checkpoints (idempotent).
 
-    summary = import_reference(source, catalog=catalog)
-    if json_out:
-        print_json(summary.to_dict())
-        return
+    The five files are benchmark_scores.csv, model_checkpoints.csv, benchmark_scores_ckpts.csv,
+    benchmark_scores_brainscore.csv and commitments.json. From a URL they are read either side
+    by side (URL/NAME) or in the study repository's layout (URL/artifacts/NAME for the CSVs,
+    URL/brainscore/artifacts/commitments.json), whichever URL/benchmark_scores.csv answers.
+    """
+    import warnings
+
     from rich.text import Text
 
     from vvshub._format import format_number
+    from vvshub.catalog import import_reference
 
+    with warnings.catch_warnings():
+        # the removal warning is shown below, from the summary
+        warnings.filterwarnings("ignore", message="this import removes")
+        summary = import_reference(source, catalog=catalog, dry_run=dry_run)
+    if json_out:
+        print_json(summary.to_dict())
+        return
     if not summary.changed:
         console().print(
             Text.assemble(
@@ -57,7 +75,17 @@ def import_reference_cmd(
         )
         return
     counts = ", ".join(f"{format_number(n)} {t}" for t, n in summary.rows.items())
-    console().print(Text.assemble(("imported", "green"), f" {summary.source}: {counts}"))
+    verb = "would import" if summary.dry_run else "imported"
+    console().print(Text.assemble((verb, "green"), f" {summary.source}: {counts}"))
+    if summary.removed:
+        shown = ", ".join(summary.removed[:20])
+        more = f" … and {len(summary.removed) - 20} more" if len(summary.removed) > 20 else ""
+        console().print(
+            Text.assemble(
+                ("would remove" if summary.dry_run else "removed", "yellow"),
+                f" {len(summary.removed)} model(s) these files no longer list: {shown}{more}",
+            )
+        )
 
 
 @catalog_app.command("export")
@@ -140,23 +168,34 @@ def sql_cmd(
         str, typer.Argument(help='SQL to run (read-only), e.g. "SELECT * FROM scores LIMIT 5".')
     ],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table, csv, json or parquet.")
-    ] = "table",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: table, csv, json or parquet. Default: from the suffix of "
+            "-o FILE (.csv, .json, .parquet), else table.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
     ] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Run a SQL query against the catalog on a read-only connection (--json: --format json)."""
+    """Run SQL on the catalog (--json: --format json). It may read the catalog's tables and
+    views and nothing else: no files, no network, no extensions, no writes.
+    """
     from vvshub.catalog import open_catalog
 
     if json_out:
-        if fmt.lower() not in ("table", "json"):
+        if fmt is not None and fmt.lower() not in ("table", "json"):
             raise typer.BadParameter(
                 f"--json and --format {fmt} disagree; give one of them", param_hint="--json"
             )
         fmt = "json"
+    elif fmt is None:
+        fmt = _format_of(output)
     if fmt.lower() not in ("table", "csv", "json", "parquet"):
         raise typer.BadParameter(
             f"unknown format {fmt!r}; expected table, csv, json or parquet", param_hint="--format"
@@ -164,6 +203,23 @@ def sql_cmd(
     with open_catalog(catalog, read_only=True) as cat:
         df = cat.query(query)
     write_frame(df, fmt=fmt, output=output)
+
+
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def _format_of(output: Path | None) -> str:
+    """The format that ``-o FILE`` asks for by its suffix (``table`` without a file)."""
+    if output is None:
+        return "table"
+    fmt = _SUFFIX_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise typer.BadParameter(
+            f"cannot tell the format of {str(output)!r} from its suffix; name a .csv, .json or "
+            ".parquet file, or pass --format csv|json|parquet",
+            param_hint="--output",
+        )
+    return fmt
 
 
 def register(app: typer.Typer) -> None:

@@ -376,35 +376,29 @@ def predict_cmd(
     from rich.text import Text
 
     console = Console(highlight=False)
-    console.print(f"[bold]At C = {flops:.3g} FLOPs[/]")
+    print_text(f"At C = {_fmt(flops)} FLOPs", style="bold")
     valid = pred.valid
     for name, label, s, (lo, hi) in (
         ("neural", "neural alignment     ", pred.neural, pred.neural_ci),
         ("behavior", "behavioural alignment", pred.behavior, pred.behavior_ci),
     ):
         if valid[name]:
-            console.print(Text(f"  {label} {s:.4f}   95% CI [{lo:.4f}, {hi:.4f}]"))
-        else:
-            console.print(f"  {label} —   (the law gives {s:.3g}, below 0: not a score)")
+            print_text(f"  {label} {_fmt(s)}   95% CI [{_fmt(lo)}, {_fmt(hi)}]")
+        else:  # not a score: say what the law gives, in words
+            print_text(f"  {label} —   (the law gives {s:.3g}, below 0: not a score)")
     a = pred.allocation
     if not a:
-        console.print(
-            "  compute-optimal N*, D*: —   (the joint law cannot give them; see warnings)"
-        )
+        print_text("  compute-optimal N*, D*: —   (the joint law cannot give them; see warnings)")
     else:
         lo, hi = pred.n_params_ci
-        console.print(
-            Text(
-                f"  compute-optimal N*    {pred.n_params_opt:.3g} parameters   "
-                f"[{_fmt(lo)}, {_fmt(hi)}]   (N* ∝ C^{a['n_exponent']:.3f})"
-            )
+        print_text(
+            f"  compute-optimal N*    {_fmt(pred.n_params_opt)} parameters   "
+            f"[{_fmt(lo)}, {_fmt(hi)}]   (N* ∝ C^{a['n_exponent']:.3f})"
         )
         lo, hi = pred.n_samples_seen_ci
-        console.print(
-            Text(
-                f"  compute-optimal D*    {pred.n_samples_seen_opt:.3g} samples seen   "
-                f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
-            )
+        print_text(
+            f"  compute-optimal D*    {_fmt(pred.n_samples_seen_opt)} samples seen   "
+            f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
         )
     if pred.nearest:
         table = Table(title="closest models in the catalog", header_style="bold")

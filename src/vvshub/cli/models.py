@@ -35,10 +35,13 @@ def ls_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """List models with their mean neural and behavioural alignment."""
-    from vvshub.catalog import list_models, open_catalog
+    from vvshub.catalog import list_models, open_catalog, suggest_filters
 
     with open_catalog(catalog, read_only=True) as cat:
         df = list_models(cat, arch=arch, dataset=dataset, family=family, where=where)
+        if df.empty:
+            filters = {"arch": arch, "dataset": dataset, "family": family}
+            _say_why_empty(filters, suggest_filters(cat, **filters))
     if json_out:
         print_json(df.to_dict(orient="records"))
         return
@@ -53,6 +56,26 @@ def ls_cmd(
         "behavior",
     ]
     print_frame(df[columns].rename(columns={"samples_per_class": "spc"}), title=f"{len(df)} models")
+
+
+_FILTER_COLUMN = {"arch": "arch", "dataset": "dataset", "family": "arch_family"}
+
+
+def _say_why_empty(filters: dict[str, str | None], suggestions: dict[str, list[str]]) -> None:
+    """On stderr: which filter matches no model, and the closest values the catalog has."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not suggestions:
+        console.print(Text("no model matches these filters together; drop one to see more"))
+    for name, close in suggestions.items():
+        if close:
+            hint = f"closest: {', '.join(close)}"
+        else:
+            column = _FILTER_COLUMN[name]
+            hint = f'list them with `vvshub sql "SELECT DISTINCT {column} FROM models"`'
+        console.print(Text(f"no model has --{name} {filters[name]!r}; {hint}"))
 
 
 @models_app.command("show")

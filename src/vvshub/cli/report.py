@@ -2,35 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from vvshub.cli._common import CatalogOpt, JsonOpt, print_json
-
-
-def report_cmd(
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="The HTML file to write.")
-    ] = Path("report.html"),
-    paper: Annotated[
-        bool, typer.Option("--paper/--no-paper", help="Include the paper's laws, refitted.")
-    ] = True,
-    catalog: CatalogOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Write one self-contained HTML report: catalog tables, the paper's laws, the mini zoo, cards."""
-    from vvshub.report import build_report, local_cards, mini_zoo_law
-
-    law = mini_zoo_law(catalog=catalog)
-    result = build_report(
-        output, catalog=catalog, cards=local_cards(), zoo_law=law, paper=paper
-    )
-    if json_out:
-        print_json(result.to_dict())
-        return
-    typer.echo(str(result.path.resolve()))
+from vvshub.cli._common import JsonOpt, print_json
 
 
 def doctor_cmd(json_out: JsonOpt = False) -> None:
@@ -59,6 +33,5 @@ def doctor_cmd(json_out: JsonOpt = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``report`` and ``doctor`` to the root app."""
-    app.command("report")(report_cmd)
+    """Add ``doctor`` to the root app."""
     app.command("doctor")(doctor_cmd)

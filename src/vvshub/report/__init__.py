@@ -5,8 +5,8 @@ mini zoo that vvshub trained (accuracy and alignment against data and compute, w
 own data-scaling law) and the models' cards from the local hub.
 
 Example:
-    >>> from vvshub.report import build_report, local_cards
-    >>> build_report("report.html", cards=local_cards())  # doctest: +SKIP
+    >>> from vvshub.report import build_report, mini_zoo_law
+    >>> build_report("report.html", zoo_law=mini_zoo_law())  # doctest: +SKIP
 """
 
 from vvshub.report._html import Card, ReportResult, build_report

@@ -92,7 +92,9 @@ def plot_trained(
         x = scored["n_samples_seen"].to_numpy(dtype=float)
         grid = np.geomspace(x.min(), x.max(), 100)
         fitted = ScalingLaw.from_fit(law.fit)
-        axes[0].plot(grid, fitted.predict(grid), color="black", lw=2, label=formula(law.fit, symbol="D"))
+        axes[0].plot(
+            grid, fitted.predict(grid), color="black", lw=2, label=formula(law.fit, symbol="D")
+        )
         if law.fit.n_bootstrap:
             lo, hi = fitted.predict_interval(grid)
             axes[0].fill_between(grid, lo, hi, color="black", alpha=0.15, lw=0)

@@ -104,10 +104,11 @@ def _table(df: pd.DataFrame, *, columns: Sequence[str] | None = None) -> str:
     for row in df[cols].itertuples(index=False):
         cells = []
         for v in row:
-            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
-            text = format_number(v) if numeric or hasattr(v, "dtype") else _esc(v)
-            cls = ' class="num"' if numeric or hasattr(v, "dtype") else ""
-            cells.append(f"<td{cls}>{_esc(text) if cls else text}</td>")
+            numeric = not isinstance(v, bool) and (
+                isinstance(v, (int, float)) or hasattr(v, "dtype")
+            )
+            cls = ' class="num"' if numeric else ""
+            cells.append(f"<td{cls}>{_esc(format_number(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -136,12 +137,16 @@ def _markdown(text: str) -> str:
 def _paper_section(
     catalog: str | Path | None, tmp: Path, figures: list[str], n_bootstrap: int
 ) -> str:
-    from vvshub.laws import allocation, compute_relation, formula, paper_fits, plot_paper
+    from vvshub.laws import allocation, compute_relation, paper_fits, plain_formula, plot_paper
 
     fits = paper_fits(catalog=catalog, n_bootstrap=n_bootstrap)
     if "compute_neural" not in fits:
         return '<p class="note">The study is not in this catalog: run <code>vvshub catalog import-reference</code>.</p>'
-    alloc = allocation(fits["joint"].fit, compute_relation(catalog=catalog)) if "joint" in fits else None
+    alloc = (
+        allocation(fits["joint"].fit, compute_relation(catalog=catalog))
+        if "joint" in fits
+        else None
+    )
     files = plot_paper(fits, alloc, tmp / "paper")
     captions = {
         "fig1b": "Fig. 1b: neural and behavioural alignment against training compute, refitted",
@@ -154,7 +159,7 @@ def _paper_section(
         symbol = {"compute": "C", "params": "N", "samples": "D"}.get(key.split("_")[0], "x")
         parts.append(
             f"<tr><td>{_esc(key)}</td><td class='num'>{res.fit.n_rows}</td>"
-            f"<td>{_esc(formula(res.fit, symbol=symbol))}</td></tr>"
+            f"<td>{_esc(plain_formula(res.fit, symbol=symbol))}</td></tr>"
         )
     parts.append("</tbody></table>")
     if alloc is not None:
@@ -168,10 +173,8 @@ def _paper_section(
     return "\n".join(parts)
 
 
-def _zoo_section(
-    trained: pd.DataFrame, law: Any, tmp: Path, figures: list[str]
-) -> str:
-    from vvshub.laws import formula
+def _zoo_section(trained: pd.DataFrame, law: Any, tmp: Path, figures: list[str]) -> str:
+    from vvshub.laws import plain_formula
     from vvshub.report._figures import plot_trained
 
     if trained.empty:
@@ -191,7 +194,7 @@ def _zoo_section(
     if law is not None:
         parts.append(
             f"<p>Mini zoo data-scaling law (samples seen → neural alignment, "
-            f"{law.fit.n_rows} models): <code>{_esc(formula(law.fit, symbol='D'))}</code></p>"
+            f"{law.fit.n_rows} models): <code>{_esc(plain_formula(law.fit, symbol='D'))}</code></p>"
         )
     suites = set(trained["suite"].dropna()) if "suite" in trained else set()
     if "synthetic" in suites:
@@ -212,9 +215,7 @@ def _zoo_section(
 def _cards_section(cards: Iterable[Card]) -> tuple[str, int]:
     parts, n = [], 0
     for card in cards:
-        link = (
-            f' — <a href="{_esc(card.repo_url)}">repository</a>' if card.repo_url else ""
-        )
+        link = f' — <a href="{_esc(card.repo_url)}">repository</a>' if card.repo_url else ""
         parts.append(
             f"<details><summary>{_esc(card.model_id)}</summary>"
             f"<p>{_esc(card.model_id)}{link}</p>{_markdown(card.markdown)}</details>"

@@ -17,9 +17,7 @@ __all__ = ["mini_zoo_law"]
 _D_SCALE = 1e4
 
 
-def mini_zoo_law(
-    *, catalog: str | Path | None = None, n_bootstrap: int = 1000
-) -> SqlFit | None:
+def mini_zoo_law(*, catalog: str | Path | None = None, n_bootstrap: int = 1000) -> SqlFit | None:
     """Fit samples seen -> neural alignment over the models vvshub trained and scored.
 
     The fit is stored in the catalog's ``fits`` table (and reused) like any other.

@@ -90,7 +90,7 @@ def recipe(arch: str) -> Recipe:
 def build(
     model_id_or_arch: str | Recipe,
     *,
-    num_classes: int = 1000,
+    num_classes: int = study.DATASETS[study.DEFAULT_DATASET].n_classes,
     width: float | None = None,
     depth: tuple[int, ...] | list[int] | None = None,
     device: str | torch.device | None = None,

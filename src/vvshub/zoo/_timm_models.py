@@ -366,8 +366,10 @@ def _no_weights(name: str, pretrained: bool, kwargs: dict[str, Any]) -> None:
     )
     if not (cfg.file or cfg.url or cfg.hf_hub_id or cfg.state_dict):
         raise CheckpointError(
-            f"timm has no pretrained weights for {name!r}; zoo checkpoints come from "
-            f"`vvshub pull MODEL_ID` (or timm's 'hf-hub:ORG/MODEL_ID' / 'local-dir:PATH')"
+            f"timm has no pretrained weights for {name!r}; load a trained zoo checkpoint with "
+            "timm.create_model('hf-hub:ORG/MODEL_ID', pretrained=True) or 'local-dir:PATH', "
+            "and find trained models and their checkpoints with `vvshub models ls` and "
+            "`vvshub models show MODEL_ID`"
         )
 
 
