@@ -139,6 +139,17 @@ def test_impossible_variants_are_refused(text: str) -> None:
         ids.parse(text)
 
 
+@pytest.mark.parametrize("width", ["-1", "nan", "inf"])
+def test_negative_and_non_finite_widths_get_the_message_w0_gets(width: str) -> None:
+    with pytest.raises(VariantError) as zero:
+        ids.parse("resnet18_w0_d10")
+    with pytest.raises(VariantError) as bad:
+        ids.parse(f"resnet18_w{width}_d10")
+    assert str(bad.value) == str(zero.value).replace("w0", f"w{width}").replace(
+        "got 0", f"got {width}"
+    )
+
+
 # --- property tests -------------------------------------------------------------------------
 
 _bases = st.sampled_from(

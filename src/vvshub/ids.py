@@ -67,6 +67,7 @@ _FLEX_BASE = {**{key: scheme.base for key, scheme in study.SCHEMES.items()}, "d"
 _BASE = r"[a-z][a-z0-9_\-]*?"
 _WIDTH = r"\d+(?:\.\d+)?(?:e-?\d+)?"
 _DEPTH = r"\d+(?:-\d+)*"
+_BAD_WIDTH_RE = re.compile(r"_w(?P<w>-[\d.e+-]*|[+-]?(?:nan|inf(?:inity)?))$", re.IGNORECASE)
 _ARCH_RE = re.compile(rf"^(?P<base>{_BASE})(?:_w(?P<w>{_WIDTH}))?(?:_dp(?P<dp>{_DEPTH}))?$")
 
 
@@ -236,6 +237,9 @@ def parse_arch(text: str) -> ArchSpec:
             model_id=text,
         )
     base = m["base"]
+    bad = _BAD_WIDTH_RE.search(base) if m["w"] is None else None
+    if bad:  # w-1, wnan, winf: a width the grammar cannot spell, refused like w0
+        raise VariantError(f"{text!r}: width multiplier must be positive, got {bad['w']}")
     width = float(m["w"]) if m["w"] is not None else None
     depth = tuple(int(d) for d in m["dp"].split("-")) if m["dp"] is not None else None
     if width is not None and not width > 0:

@@ -54,7 +54,7 @@ def test_fit_json_then_reuse(cli, reference_catalog):
 def test_fit_table_output_and_chinchilla_keys(cli, reference_catalog):
     sql = (
         "SELECT any_value(n_params) AS n, any_value(n_samples_seen) AS d, avg(score) AS score "
-        "FROM scores WHERE dataset = 'imagenet' AND samples_per_class = 0 AND arch_family = 'ResNet' "
+        "FROM scores WHERE dataset = 'imagenet' AND arch_family = 'ResNet' "
         "AND NOT is_pretrained AND NOT is_random AND NOT is_ssl AND NOT is_adv AND NOT is_ablation "
         "GROUP BY model_id ORDER BY model_id"
     )
@@ -169,6 +169,16 @@ def test_predict(cli, reference_catalog):
     assert "neural alignment" in text.out and "N*" in text.out and "D*" in text.out
     assert "extrapolation" in text.err
     assert cli("predict", "--flops", "-5").code != 0
+    # past the fitted rows' largest compute (1.55e20), though a pretrained model outside
+    # the fit has more compute in the catalog: warned, the ratio in scientific notation
+    past = cli("predict", "--flops", "3e21", "--bootstrap", "40", "--json").json()
+    assert any("1.9e+01× the largest compute the compute_neural law" in w for w in past["warnings"])
+    low = cli("predict", "--flops", "1e10", "--bootstrap", "40", "--json").json()
+    assert any("smallest compute" in w for w in low["warnings"])
+    assert low["neural"]["score"] < 0 and low["neural"]["valid"] is False
+    assert any("below 0: not an alignment score" in w for w in low["warnings"])
+    text = cli("predict", "--flops", "1e10", "--bootstrap", "40")
+    assert "below 0: not a score" in text.out and "-1.15" not in text.out.split("(")[0]
 
 
 def test_paper_prints_the_headline_laws(cli, reference_catalog, monkeypatch):
@@ -242,14 +252,16 @@ def test_backtest(cli, reference_catalog):
         "--x-scale",
         "1e13",
         "--holdout-top",
-        "12",
+        "4",
         "--bootstrap",
         "30",
         "--json",
     )
     assert res.code == 0, res.err
     out = res.json()
+    # the 4 largest compute levels each hold the 3 seeds of one configuration
     assert out["n_train"] == 608 and out["holdout"] == 12 and len(out["rows"]) == 12
+    assert out["holdout_levels"] == 4
     computes = [r["compute"] for r in out["rows"]]
     assert computes == sorted(computes, reverse=True)
     # the held-out rows are the selection's 12 largest-compute models, with their scores
@@ -284,3 +296,29 @@ def test_backtest(cli, reference_catalog):
         "10",
     )
     assert text.code == 0 and "mean absolute error" in text.out
+
+
+def test_version(cli):
+    from importlib.metadata import version
+
+    res = cli("--version")
+    assert res.code == 0, res.err
+    assert res.out.strip() == version("vvshub")
+
+
+def test_json_output_is_valid_with_infinities(capsys):
+    import json
+    import math
+
+    from vvshub.cli._common import print_json, to_jsonable
+
+    assert to_jsonable({"a": math.inf, "b": [-math.inf, math.nan, 1.5]}) == {
+        "a": "inf",
+        "b": ["-inf", None, 1.5],
+    }
+    import numpy as np
+
+    print_json({"A": np.float64(np.inf), "x": np.array([1.0, np.nan])})
+    out = capsys.readouterr().out
+    assert "Infinity" not in out and "NaN" not in out
+    assert json.loads(out) == {"A": "inf", "x": [1.0, None]}

@@ -39,16 +39,26 @@ for _name in _REGISTRARS:
     importlib.import_module(_name).register(app)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
-) -> None:
-    """vvshub: checkpoints, scores, a SQL catalog and scaling laws for VVS model zoos."""
-    if version:
+def _print_version(value: bool) -> None:
+    # eager, so `vvshub --version` answers before typer asks for a command
+    if value:
         from importlib.metadata import version as _v
 
         typer.echo(_v("vvshub"))
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        is_eager=True,
+        callback=_print_version,
+    ),
+) -> None:
+    """vvshub: checkpoints, scores, a SQL catalog and scaling laws for VVS model zoos."""
 
 
 def _show_warning(

@@ -100,8 +100,9 @@ def to_jsonable(value: Any) -> Any:
         return to_jsonable(value.tolist())
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity: NaN is null, ±inf the strings "inf" / "-inf"
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if value is not None and type(value).__name__ in {"NAType", "NaTType"}:
         return None
     return value
@@ -109,7 +110,7 @@ def to_jsonable(value: Any) -> Any:
 
 def print_json(obj: Any) -> None:
     """Print ``obj`` as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -191,7 +192,7 @@ def write_frame(df: pd.DataFrame, *, fmt: str, output: Path | None) -> None:
         text = df.to_csv(index=False)
     elif fmt == "json":
         records = df.to_dict(orient="records")
-        text = json.dumps(to_jsonable(records), indent=2) + "\n"
+        text = json.dumps(to_jsonable(records), indent=2, allow_nan=False) + "\n"
     elif fmt == "parquet":
         if output is None:
             raise typer.BadParameter("--format parquet needs -o FILE")

@@ -70,6 +70,12 @@ def _with_warnings(fn: Callable[[], T]) -> T:
     return result
 
 
+def _print_notes(notes: list[str]) -> None:
+    """Print stored caveats of a reused fit (or a prediction), one line each on stderr."""
+    for note in notes:
+        print_warning(str(note))
+
+
 def _fmt(v: float, digits: int = 4) -> str:
     return format_number(v, digits=digits, missing="—")
 
@@ -116,6 +122,8 @@ def fit_cmd(
     )
     out = result.to_dict()
     if as_json:
+        if result.reused:  # the fit's caveats were said when it was made; say them again
+            _print_notes(out["warnings"])
         print_json(out)
         return
     from rich.console import Console
@@ -130,15 +138,21 @@ def fit_cmd(
     table.add_column("value", justify="right")
     if f.n_bootstrap:
         table.add_column("95% CI", justify="right")
+    from rich.text import Text
+
     ci = out.get("ci", {})
-    for k, v in f.params.items():
+    rows = [(k, v, ci.get(k)) for k, v in f.params.items()]
+    if f.degenerate:  # A overflowed: its logarithm is the number to read
+        rows.insert(2, ("a = log A", out["log_params"]["a"], out.get("log_ci", {}).get("a")))
+    for k, v, band in rows:
         row = [k, _fmt(v)]
         if f.n_bootstrap:
-            lo, hi = ci[k]
-            row.append(f"[{_fmt(lo)}, {_fmt(hi)}]")
+            row.append(Text(f"[{_fmt(band[0])}, {_fmt(band[1])}]") if band else "")
         table.add_row(*row)
     console.print(table)
     console.print(plain_formula(f), highlight=False)
+    if result.reused:
+        _print_notes(out["warnings"])
     scales_txt = ", ".join(f"{k}={short_number(v)}" for k, v in f.scales.items())
     console.print(
         f"objective {f.objective:.8g}  ({scales_txt}; {f.n_bootstrap} bootstraps; "
@@ -146,6 +160,17 @@ def fit_cmd(
         f"fit {result.fit_id})",
         highlight=False,
     )
+
+
+def _allocation_or_none(fits: dict[str, Any], catalog: Any, allocation: Any, relation: Any) -> Any:
+    """The joint law's allocation, or ``None`` with a warning when the law has none."""
+    if "joint" not in fits:
+        return None
+    try:
+        return allocation(fits["joint"].fit, relation(catalog=catalog))
+    except ValueError as exc:
+        _print_notes([f"no compute-optimal allocation: {exc}; the joint law does not saturate"])
+        return None
 
 
 def _paper_rows(fits: dict[str, Any], alloc: Any) -> list[tuple[str, str, str]]:
@@ -195,9 +220,7 @@ def paper_cmd(
     from vvshub.laws import PAPER_REPORTED, allocation, compute_relation, paper_fits
 
     fits = _with_warnings(lambda: paper_fits(catalog=catalog, n_bootstrap=bootstrap, reuse=reuse))
-    alloc = None
-    if "joint" in fits:
-        alloc = allocation(fits["joint"].fit, compute_relation(catalog=catalog))
+    alloc = _allocation_or_none(fits, catalog, allocation, compute_relation)
     if as_json:
         out = {k: v.to_dict() for k, v in fits.items()}
         print_json(
@@ -247,11 +270,7 @@ def plot_cmd(
         from vvshub.laws import allocation, compute_relation, paper_fits, plot_paper
 
         fits = _with_warnings(lambda: paper_fits(catalog=catalog, n_bootstrap=bootstrap))
-        alloc = (
-            allocation(fits["joint"].fit, compute_relation(catalog=catalog))
-            if "joint" in fits
-            else None
-        )
+        alloc = _allocation_or_none(fits, catalog, allocation, compute_relation)
         written = plot_paper(fits, alloc, output)
     else:
         from vvshub.laws import fit_sql, plot_fit
@@ -271,7 +290,12 @@ def plot_cmd(
 def backtest_cmd(
     sql: SqlOpt,
     holdout_top: Annotated[
-        int, typer.Option("--holdout-top", help="Hold out the K largest-compute rows.", min=1)
+        int,
+        typer.Option(
+            "--holdout-top",
+            help="Hold out the K largest compute levels (all rows at each level).",
+            min=1,
+        ),
     ],
     form: FormOpt = "power",
     x_scale: XScaleOpt = 1.0,
@@ -282,7 +306,7 @@ def backtest_cmd(
     catalog: CatalogOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Refit without the K largest-compute rows; report the error and band coverage on them."""
+    """Refit without the K largest compute levels; report the error and band coverage on them."""
     from vvshub.laws import backtest
 
     scales = _scales(form, x_scale, n_scale, d_scale)
@@ -305,7 +329,8 @@ def backtest_cmd(
     from rich.text import Text
 
     table = Table(
-        title=f"backtest: fit on {bt.fit.n_rows} rows, {len(bt.rows)} largest held out",
+        title=f"backtest: fit on {bt.fit.n_rows} rows; {len(bt.rows)} rows at the "
+        f"{len({r.compute for r in bt.rows})} largest compute levels held out",
         header_style="bold",
     )
     for col in ("model", "compute", "measured", "predicted", "95% band", "error", "covered"):
@@ -352,21 +377,29 @@ def predict_cmd(
 
     console = Console(highlight=False)
     print_text(f"At C = {_fmt(flops)} FLOPs", style="bold")
-    lo, hi = pred.neural_ci
-    print_text(f"  neural alignment      {_fmt(pred.neural)}   95% CI [{_fmt(lo)}, {_fmt(hi)}]")
-    lo, hi = pred.behavior_ci
-    print_text(f"  behavioural alignment {_fmt(pred.behavior)}   95% CI [{_fmt(lo)}, {_fmt(hi)}]")
+    valid = pred.valid
+    for name, label, s, (lo, hi) in (
+        ("neural", "neural alignment     ", pred.neural, pred.neural_ci),
+        ("behavior", "behavioural alignment", pred.behavior, pred.behavior_ci),
+    ):
+        if valid[name]:
+            print_text(f"  {label} {_fmt(s)}   95% CI [{_fmt(lo)}, {_fmt(hi)}]")
+        else:  # not a score: say what the law gives, in words
+            print_text(f"  {label} —   (the law gives {s:.3g}, below 0: not a score)")
     a = pred.allocation
-    lo, hi = pred.n_params_ci
-    print_text(
-        f"  compute-optimal N*    {_fmt(pred.n_params_opt)} parameters   [{_fmt(lo)}, {_fmt(hi)}]"
-        f"   (N* ∝ C^{a['n_exponent']:.3f})"
-    )
-    lo, hi = pred.n_samples_seen_ci
-    print_text(
-        f"  compute-optimal D*    {_fmt(pred.n_samples_seen_opt)} samples seen   "
-        f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
-    )
+    if not a:
+        print_text("  compute-optimal N*, D*: —   (the joint law cannot give them; see warnings)")
+    else:
+        lo, hi = pred.n_params_ci
+        print_text(
+            f"  compute-optimal N*    {_fmt(pred.n_params_opt)} parameters   "
+            f"[{_fmt(lo)}, {_fmt(hi)}]   (N* ∝ C^{a['n_exponent']:.3f})"
+        )
+        lo, hi = pred.n_samples_seen_ci
+        print_text(
+            f"  compute-optimal D*    {_fmt(pred.n_samples_seen_opt)} samples seen   "
+            f"[{_fmt(lo)}, {_fmt(hi)}]   (D* ∝ C^{a['d_exponent']:.3f})"
+        )
     if pred.nearest:
         table = Table(title="closest models in the catalog", header_style="bold")
         for col in ("model", "total_flops", "neural", "behaviour"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,8 +11,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vvshub.errors import FitDataError
+from vvshub.laws._bootstrap import check_n_bootstrap
 from vvshub.laws._forms import get_form
-from vvshub.laws._law import SOLVER_VERSION, LawFit, ScalingLaw, fit_law
+from vvshub.laws._law import (
+    SOLVER_VERSION,
+    LawFit,
+    ScalingLaw,
+    check_delta,
+    check_scales,
+    fit_law,
+)
 from vvshub.laws._store import data_hash, fit_id, load_fit, save_fit
 
 if TYPE_CHECKING:
@@ -27,10 +36,23 @@ def input_columns(form: str) -> tuple[str, ...]:
     return ("n", "d", "score") if get_form(form).n_inputs == 2 else ("x", "score")
 
 
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+
+
+def has_order_by(query: str) -> bool:
+    """Whether ``query`` orders its rows (an ``ORDER BY`` anywhere in its text)."""
+    return _ORDER_BY.search(query) is not None
+
+
 def read_selection(
     query: str, *, form: str, params: tuple[Any, ...] = (), catalog: Location = None
 ) -> pd.DataFrame:
     """Run ``query`` on a read-only connection and check it returns the form's columns.
+
+    Rows come back in the query's order when it has an ``ORDER BY`` (the study's resamples
+    are drawn over the rows in that order). Without one, DuckDB may return them in any
+    order, so they are sorted by the form's columns (then the others): the same query on
+    the same data then gives the same resamples, bands and data hash on every run.
 
     Raises:
         QueryError: the SQL fails.
@@ -50,15 +72,43 @@ def read_selection(
         )
     if frame.empty:
         raise FitDataError("no rows to fit: the query returned no rows; check its WHERE clause")
+    _check_numeric(frame, need)
+    if not has_order_by(query):
+        others = [c for c in frame.columns if c not in need]
+        keys = list(need) + [c for c in others if frame[c].dtype.kind in "biufcOSUMm"]
+        try:
+            frame = frame.sort_values(keys, kind="stable", na_position="last")
+        except TypeError:  # mixed types in an extra column: order by the form's columns
+            frame = frame.sort_values(list(need), kind="stable", na_position="last")
+        frame = frame.reset_index(drop=True)
     return frame
+
+
+def _check_numeric(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+    """Refuse a form column that holds text (or anything else that is not a number)."""
+    import pandas as pd
+
+    for col in columns:
+        values = frame[col]
+        if values.dtype.kind in "biuf":
+            continue
+        numeric = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & numeric.isna()
+        if bad.any() or values.dtype.kind not in "O":
+            i = int(bad.to_numpy().argmax()) if bad.any() else 0
+            raise FitDataError(
+                f"column {col!r} must be numeric, but it is {values.dtype} (e.g. "
+                f"{values.iloc[i]!r} at row {i}); cast it in SQL, e.g. CAST({col} AS DOUBLE)"
+            )
 
 
 def frame_inputs(frame: pd.DataFrame, form: str) -> tuple[np.ndarray, np.ndarray]:
     """``X`` (``(n,)`` or ``(n, 2)``) and ``score`` (``(n,)``) from a selection."""
     cols = input_columns(form)
+    _check_numeric(frame, cols)
     try:
-        X = frame[list(cols[:-1])].to_numpy(dtype=float)
-        score = frame["score"].to_numpy(dtype=float)
+        X = frame[list(cols[:-1])].to_numpy(dtype=float, na_value=np.nan)
+        score = frame["score"].to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise FitDataError(f"columns {', '.join(cols)} must be numeric: {exc}") from None
     return (X if X.shape[1] == 2 else X[:, 0]), score
@@ -96,9 +146,14 @@ class SqlFit:
         f = self.fit
         out: dict[str, Any] = {"form": f.form, "n": f.n_rows, "objective": f.objective}
         out["params"] = dict(f.params)
+        out["log_params"] = dict(zip(f.spec.lse_names, map(float, f.lse_array()), strict=True))
         out.update(f.scales)
+        out["degenerate"] = bool(f.degenerate)
+        if f.degenerate:
+            out["degenerate_reason"] = f.degenerate
         if f.n_bootstrap:
             out["ci"] = {k: list(v) for k, v in f.ci(level).items()}
+            out["log_ci"] = {k: list(v) for k, v in f.log_ci(level).items()}
             out["ci_level"] = level
         out.update(
             {
@@ -114,8 +169,11 @@ class SqlFit:
                 "stored": self.stored,
             }
         )
-        if f.extra.get("n_dropped"):
-            out["n_dropped"] = f.extra["n_dropped"]
+        for key in ("n_dropped", "n_degenerate_resamples", "bootstrap_starts"):
+            if f.extra.get(key):
+                out[key] = f.extra[key]
+        out["under_identified"] = bool(f.extra.get("under_identified", False))
+        out["warnings"] = list(f.extra.get("warnings", []))
         return out
 
 
@@ -170,6 +228,9 @@ def fit_sql(
     spec = get_form(form)
     if scales is None:
         scales = (1.0,) * spec.n_inputs
+    scales = check_scales(spec, scales)
+    delta = check_delta(delta)
+    check_n_bootstrap(n_bootstrap)
     frame = read_selection(query, form=form, params=params, catalog=catalog)
     cols = input_columns(form)
     digest = data_hash(frame, cols)
@@ -265,7 +326,7 @@ class BacktestRow:
 
 @dataclass(frozen=True)
 class Backtest:
-    """Refit without the ``K`` largest-compute rows and score the prediction on them.
+    """Refit without the ``K`` largest compute levels and score the prediction on them.
 
     Attributes:
         fit: the law fitted on the remaining rows.
@@ -294,6 +355,7 @@ class Backtest:
             "form": self.fit.form,
             "n_train": self.fit.n_rows,
             "holdout": len(self.rows),
+            "holdout_levels": len({r.compute for r in self.rows}),
             "params": dict(self.fit.params),
             "objective": self.fit.objective,
             "mae": self.mae,
@@ -314,14 +376,15 @@ def backtest(
     seed: int = 42,
     level: float = 0.95,
 ) -> Backtest:
-    """Refit without the ``holdout_top`` largest-compute rows; report error and band coverage.
+    """Refit without the ``holdout_top`` largest compute levels; report error and band coverage.
 
     Compute ranks rows by ``x`` (one-variable forms) or by ``total_flops`` when the query
-    returns it, else ``n·d`` (chinchilla).
+    returns it, else ``n·d`` (chinchilla). A level is one compute value: every row at it
+    (the seeds of one configuration, say) is held out together, never split by the cut.
 
     Raises:
-        FitDataError: ``holdout_top`` is not between 1 and the number of rows minus the
-            parameters, or the rows cannot be fitted.
+        FitDataError: ``holdout_top`` is not between 1 and the number of levels that leaves
+            enough rows to fit, or the rows cannot be fitted.
 
     Example:
         >>> bt = backtest(COMPUTE_NEURAL, holdout_top=10, scales=(1e13,))  # doctest: +SKIP
@@ -339,13 +402,21 @@ def backtest(
     else:
         rank = X
     n = len(score)
-    if not 1 <= holdout_top <= n - spec.n_params - 1:
+    rank = np.nan_to_num(np.asarray(rank, dtype=float), nan=-np.inf)
+    levels = np.unique(rank)[::-1]  # distinct compute values, largest first
+    # rows left after holding out the k largest levels, for k = 1, 2, ...
+    left = n - np.cumsum([np.count_nonzero(rank == v) for v in levels])
+    max_k = int(np.count_nonzero(left >= spec.n_params + 1))
+    if not 1 <= holdout_top <= max_k:
         raise FitDataError(
-            f"--holdout-top {holdout_top} must be between 1 and {n - spec.n_params - 1} for "
-            f"{n} rows (the {form} form needs {spec.n_params + 1} rows to fit)"
+            f"--holdout-top {holdout_top} must be between 1 and {max_k} compute levels for "
+            f"{n} rows at {len(levels)} levels (the {form} form needs {spec.n_params + 1} "
+            "rows to fit)"
         )
-    order = np.argsort(-np.nan_to_num(rank, nan=-np.inf), kind="stable")
-    held, kept = order[:holdout_top], np.sort(order[holdout_top:])
+    cut = levels[holdout_top - 1]
+    order = np.argsort(-rank, kind="stable")
+    held = order[rank[order] >= cut]
+    kept = np.sort(order[rank[order] < cut])
     fit = fit_law(
         form,
         X[kept],

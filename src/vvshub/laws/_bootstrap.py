@@ -1,22 +1,55 @@
-"""Bootstrap resamples as count weights, solved together, warm-started.
+"""Bootstrap resamples as count weights, solved together.
 
 The study drew ``default_rng(seed).integers(0, n, size=(B, n))`` row indices and re-ran its
 whole grid search on each resample. A resample only re-weights rows, so here each one is
-a row of counts, and every resample starts from the distinct optima of the fit to the
-original data: all (resample × start) problems advance together in one batch.
+a row of counts, and all (resample × start) problems advance together in one batch.
+
+Two ways to start a resample: *warm*, from the distinct optima of the fit to the original
+data (fast, ≈0.5 ms a resample), or *grid*, the whole grid of starts for every resample,
+pruned per resample by successive halving. Warm starts can miss an optimum that only the
+resample has (on small selections they do), so small problems always run the grid; larger
+ones run warm, then refit a random subset from the grid. When any of the subset found a lower
+optimum, every resample also starts from the optima the subset found (they mark basins that
+other resamples fall into too) and a fresh subset is checked; when that one misses too, every
+resample is refitted from the grid.
+
+For the shifted form every resample also fits the form's two limits (:mod:`vvshub.laws._limit`:
+the exponential at ``10^λ → ∞``, the power law at ``10^λ → 0``) and keeps whichever is lowest;
+shifted-form starts that still crawl after 30 iterations above a limit's objective stop there.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
 from vvshub._progress import track
+from vvshub.errors import FitDataError
 from vvshub.laws._forms import Form
-from vvshub.laws._solver import Problem
+from vvshub.laws._limit import PowerLimit, ShiftLimit
+from vvshub.laws._solver import STOP_AFTER, Problem, multistart_batch, run_with_stop
 
 logger = logging.getLogger(__name__)
+
+Limit = ShiftLimit | PowerLimit
+
+#: Most resamples one fit keeps (their parameters live in memory and in the catalog).
+MAX_BOOTSTRAP = 100_000
+#: Largest ``n_rows × grid starts`` for which every resample runs the whole grid.
+GRID_BUDGET = 8_000
+#: Resamples refitted from the whole grid to check warm starts: at most this many, and
+#: at most ``CHECK_BUDGET / (n_rows × grid starts)`` (but at least 2), which bounds its time.
+CHECK_RESAMPLES = 24
+CHECK_BUDGET = 300_000
+#: Floats one batch of problems may hold (Jacobians: problems × rows × parameters).
+BATCH_FLOATS = 4_000_000
+#: Seconds between progress lines when stderr is not a terminal.
+PROGRESS_EVERY_S = 10.0
 
 
 def resample_indices(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
@@ -29,11 +62,165 @@ def resample_indices(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(n_bootstrap, n))
 
 
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    b = len(idx)
+    flat = (idx + np.arange(b)[:, None] * n).ravel()
+    return np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+
+
 def resample_counts(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
     """How often each row appears in each resample, shape ``(n_bootstrap, n)``."""
-    idx = resample_indices(n, n_bootstrap, seed)
-    flat = (idx + np.arange(n_bootstrap)[:, None] * n).ravel()
-    return np.bincount(flat, minlength=n_bootstrap * n).reshape(n_bootstrap, n).astype(float)
+    return _counts(resample_indices(n, n_bootstrap, seed), n)
+
+
+def iter_resample_counts(
+    n: int, n_bootstrap: int, seed: int, chunk: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`resample_counts` in blocks of ``chunk`` resamples (same draws, bounded memory)."""
+    rng = np.random.default_rng(seed)
+    for lo in range(0, n_bootstrap, chunk):
+        hi = min(lo + chunk, n_bootstrap)
+        yield lo, _counts(rng.integers(0, n, size=(hi - lo, n)), n)
+
+
+def check_n_bootstrap(n_bootstrap: int) -> None:
+    """Refuse a resample count vvshub cannot hold in memory.
+
+    Raises:
+        FitDataError: ``n_bootstrap`` is negative or above :data:`MAX_BOOTSTRAP`.
+    """
+    if n_bootstrap < 0 or n_bootstrap > MAX_BOOTSTRAP:
+        raise FitDataError(
+            f"--bootstrap {n_bootstrap} is outside 0..{MAX_BOOTSTRAP:,}: each resample's "
+            f"parameters are kept in memory and stored with the fit; use at most "
+            f"{MAX_BOOTSTRAP:,} (the paper used 1,000)"
+        )
+
+
+@dataclass
+class Solution:
+    """Best optimum per weight row.
+
+    Attributes:
+        theta: LSE parameters, shape ``(W, p)``.
+        f: objectives, shape ``(W,)``.
+        converged: shape ``(W,)``.
+        limit: the optimum is the shifted form's exponential limit, shape ``(W,)``.
+    """
+
+    theta: np.ndarray
+    f: np.ndarray
+    converged: np.ndarray
+    limit: np.ndarray
+
+
+@dataclass(frozen=True)
+class Starts:
+    """Where resamples start: the original fit's optima (warm) and the whole grid.
+
+    Attributes:
+        warm: the original fit's distinct optima, shape ``(M, p)``.
+        grid: the grid of starts, shape ``(S, p)``.
+        limits: the shifted form's limits, each with its fit's optima (shape ``(M', 3)``).
+    """
+
+    warm: np.ndarray
+    grid: np.ndarray
+    limits: tuple[tuple[Limit, np.ndarray], ...] = ()
+
+
+def solve_rows(
+    form: Form,
+    feats: np.ndarray,
+    log_l: np.ndarray,
+    weights: np.ndarray,
+    delta: float,
+    *,
+    starts: Starts,
+    grid: bool,
+    max_iter: int = 2000,
+) -> Solution:
+    """Fit every weight row (resample), warm or from the whole grid; each row's best optimum.
+
+    Args:
+        form: the law form.
+        feats: the form's features for ``n`` rows.
+        log_l: observed log-misalignment, shape ``(n,)``.
+        weights: count weights, shape ``(W, n)``.
+        delta: Huber threshold.
+        starts: warm and grid starts.
+        grid: run the whole grid (plus the warm starts) for every row.
+        max_iter: iteration cap per problem.
+
+    Returns:
+        The best optimum of each row (``limit``: the exponential limit won).
+    """
+    w = len(weights)
+    stop_at = None
+    ends = []
+    for limit, warm in starts.limits:
+        lp = limit.problem(feats, log_l, weights, delta)
+        if grid:
+            ls = multistart_batch(lp, np.vstack([limit.grid, warm]), max_iter=max_iter)
+        else:
+            ls = _warm(lp, warm, w, max_iter=max_iter)
+        # a limit's own objective is the infimum the shifted form slides towards
+        ends.append((limit, limit.to_shift(ls.theta), ls.f, ls.converged))
+        stop_at = ls.f if stop_at is None else np.minimum(stop_at, ls.f)
+    problem = Problem(form, feats, log_l, weights, delta)
+    if grid:
+        st = multistart_batch(
+            problem, np.vstack([starts.grid, starts.warm]), max_iter=max_iter, stop_at=stop_at
+        )
+    else:
+        st = _warm(problem, starts.warm, w, max_iter=max_iter, stop_at=stop_at)
+    sol = Solution(st.theta, st.f, st.converged, np.zeros(w, dtype=bool))
+    for limit, lim_theta, lim_f, lim_conv in ends:
+        use = lim_f <= sol.f
+        sol.theta = np.where(use[:, None], lim_theta, sol.theta)
+        sol.f = np.where(use, lim_f, sol.f)
+        sol.converged = np.where(use, lim_conv, sol.converged)
+        sol.limit = np.where(use, limit.degenerate, sol.limit)
+    return sol
+
+
+def _warm(problem: Problem, starts: np.ndarray, w: int, *, max_iter: int, stop_at=None):
+    """Each weight row from each of ``starts``; the best per row."""
+    starts = np.atleast_2d(starts)
+    m = len(starts)
+    wrow = np.repeat(np.arange(w), m)
+    state = problem.start(np.tile(starts, (w, 1)), wrow)
+    state = run_with_stop(
+        problem, state, wrow, max_iter=max_iter, stop_at=stop_at, stop_after=STOP_AFTER
+    )
+    f = np.where(np.isfinite(state.f), state.f, np.inf).reshape(w, m)
+    return state.take(np.arange(w) * m + np.argmin(f, axis=1))
+
+
+@dataclass
+class BootstrapResult:
+    """Resampled optima.
+
+    Attributes:
+        theta: LSE parameters, shape ``(B, p)``.
+        f: objectives, shape ``(B,)``.
+        n_failed: resamples that did not converge.
+        limit: resamples whose optimum is the exponential limit, shape ``(B,)``.
+        starts: ``grid`` (every resample from the whole grid), ``warm`` (checked against
+            grid refits of a subset, which agreed), ``widened`` (the first check found lower
+            optima; every resample also started from them, and a second subset agreed) or
+            ``escalated`` (every resample refitted from the grid).
+    """
+
+    theta: np.ndarray
+    f: np.ndarray
+    n_failed: int
+    limit: np.ndarray
+    starts: str
+
+
+def _batch_rows(n: int, n_starts: int, p: int) -> int:
+    return int(max(1, min(250, BATCH_FLOATS // max(1, n * n_starts * p))))
 
 
 def bootstrap_fits(
@@ -41,72 +228,136 @@ def bootstrap_fits(
     feats: np.ndarray,
     log_l: np.ndarray,
     *,
-    starts: np.ndarray,
+    starts: Starts,
     n_bootstrap: int,
     seed: int,
     delta: float,
     max_iter: int = 2000,
-    chunk: int = 250,
-    prune_after: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Fit every resample from each of ``starts``; keep each resample's best optimum.
+    mode: str = "auto",
+) -> BootstrapResult:
+    """Fit every resample; keep each resample's best optimum.
 
     Args:
         form: the law form.
         feats: the form's features for ``n`` rows.
         log_l: observed log-misalignment, shape ``(n,)``.
-        starts: LSE starting points (the original fit's distinct optima), shape ``(M, p)``.
-        n_bootstrap: number of resamples ``B``.
+        starts: warm and grid starts (:class:`Starts`).
+        n_bootstrap: number of resamples ``B`` (at most :data:`MAX_BOOTSTRAP`).
         seed: seed of ``numpy.random.default_rng``.
         delta: Huber threshold.
         max_iter: iteration cap per problem.
-        chunk: resamples solved per batch (bounds memory at ``chunk * M * n * p`` floats).
-        prune_after: iterations after which starts already 0.1% worse than the resample's
-            best stop; ``None`` (the default) runs every start to convergence. Pruning saves
-            about a fifth of the time, but on the compute -> neural selection it lost one
-            resample in 1,000 (a start 0.1% behind after 8 iterations won by 0.3%).
+        mode: ``auto`` (grid when ``n × S ≤ GRID_BUDGET``, else warm with a checked
+            subset), ``grid`` or ``warm`` (unchecked).
 
     Returns:
-        LSE parameters of shape ``(B, p)``, objectives of shape ``(B,)``, and how many
-        resamples did not converge.
+        The :class:`BootstrapResult`.
     """
+    check_n_bootstrap(n_bootstrap)
     n = len(log_l)
-    counts = resample_counts(n, n_bootstrap, seed)
-    starts = np.atleast_2d(starts)
-    m = len(starts)
-    theta_out = np.empty((n_bootstrap, form.n_params))
-    f_out = np.empty(n_bootstrap)
+    if mode == "auto":
+        mode = "grid" if n * len(starts.grid) <= GRID_BUDGET else "checked"
+    if mode == "grid":
+        return _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, True)
+    res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, False)
+    if mode == "warm":
+        return res
+    size = n * (len(starts.grid) + len(starts.warm))
+    k = min(n_bootstrap, CHECK_RESAMPLES, max(2, CHECK_BUDGET // size))
+    rng = np.random.default_rng(seed + 1)
+    for attempt in ("warm", "widened"):
+        pick = np.sort(rng.choice(n_bootstrap, size=k, replace=False))
+        idx = resample_indices(n, int(pick[-1]) + 1, seed)[pick]
+        check = solve_rows(
+            form,
+            feats,
+            log_l,
+            _counts(idx, n),
+            delta,
+            starts=starts,
+            grid=True,
+            max_iter=max_iter,
+        )
+        # below convergence accuracy (1e-5: the loss is nearly L1, optima are kinks) is a tie
+        missed = check.f < res.f[pick] * (1 - 1e-5) - 1e-12
+        if not missed.any():
+            res.starts = attempt
+            return res
+        logger.info(
+            "%s starts missed a lower optimum on %d of %d resamples checked against whole-grid "
+            "refits",
+            attempt,
+            int(missed.sum()),
+            k,
+        )
+        if attempt == "widened":
+            break
+        # the optima the checked resamples found mark basins other resamples fall into too:
+        # start every resample from them as well, then check a fresh subset
+        starts = Starts(
+            warm=np.vstack([starts.warm, check.theta[~check.limit]]),
+            grid=starts.grid,
+            limits=starts.limits,
+        )
+        res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, False)
+    logger.warning(
+        "warm-started resamples missed a lower optimum on %d of %d checked; refitting all %d "
+        "resamples from the whole grid",
+        int(missed.sum()),
+        k,
+        n_bootstrap,
+    )
+    res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, True)
+    res.starts = "escalated"
+    return res
+
+
+def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, grid):
+    n = len(log_l)
+    n_starts = len(starts.grid) + len(starts.warm) if grid else len(starts.warm)
+    chunk = _batch_rows(n, n_starts, form.n_params) if grid else 250
+    theta = np.empty((n_bootstrap, form.n_params))
+    f = np.empty(n_bootstrap)
+    lim = np.zeros(n_bootstrap, dtype=bool)
     n_failed = 0
-    chunks = range(0, n_bootstrap, chunk)
-    for lo in track(chunks, description="bootstrap", total=len(chunks)):
-        hi = min(lo + chunk, n_bootstrap)
-        problem = Problem(form, feats, log_l, counts[lo:hi], delta)
-        wrow = np.repeat(np.arange(hi - lo), m)
-        theta0 = np.tile(starts, (hi - lo, 1))
-        state = problem.start(theta0, wrow)
-        if m > 1 and prune_after is not None:
-            # a few iterations tell which start each resample's optimum is near; starts
-            # already 0.1% worse than that resample's best cannot win and stop here
-            state = problem.iterate(state, wrow, max_iter=prune_after, newton=True)
-            f = state.f.reshape(hi - lo, m)
-            alive = (f <= f.min(axis=1, keepdims=True) * (1.0 + 1e-3)).ravel()
-            keep = np.flatnonzero(alive)
-            sub = problem.iterate(state.take(keep), wrow[keep], max_iter=max_iter, newton=True)
-            state.f[:] = np.inf
-            state.theta[keep], state.f[keep], state.converged[keep] = (
-                sub.theta,
-                sub.f,
-                sub.converged,
+    blocks = iter_resample_counts(n, n_bootstrap, seed, chunk)
+    total = -(-n_bootstrap // chunk)
+    label = "bootstrap (whole grid)" if grid else "bootstrap"
+    for lo, counts in _progress(blocks, label, total, n_bootstrap, chunk):
+        sol = solve_rows(
+            form,
+            feats,
+            log_l,
+            counts,
+            delta,
+            starts=starts,
+            grid=grid,
+            max_iter=max_iter,
+        )
+        hi = lo + len(counts)
+        theta[lo:hi], f[lo:hi], lim[lo:hi] = sol.theta, sol.f, sol.limit
+        n_failed += int((~sol.converged).sum())
+    return BootstrapResult(theta, f, n_failed, lim, "grid" if grid else "warm")
+
+
+def _progress(blocks, label: str, total: int, n_bootstrap: int, chunk: int):
+    """Blocks with a progress bar on a terminal, else a line on stderr every few seconds."""
+    from vvshub.constants import progress_enabled
+
+    if sys.stderr.isatty() or not progress_enabled():
+        yield from track(blocks, description=label, total=total)
+        return
+    t0 = last = time.monotonic()
+    for i, block in enumerate(blocks):
+        yield block
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S and i + 1 < total:
+            last = now
+            done = min((i + 1) * chunk, n_bootstrap)
+            print(
+                f"{label}: {done:,}/{n_bootstrap:,} resamples, {now - t0:.0f} s",
+                file=sys.stderr,
+                flush=True,
             )
-        else:
-            state = problem.iterate(state, wrow, max_iter=max_iter, newton=True)
-        f = state.f.reshape(hi - lo, m)
-        best = np.argmin(f, axis=1)
-        rows = np.arange(hi - lo) * m + best
-        theta_out[lo:hi] = state.theta[rows]
-        f_out[lo:hi] = state.f[rows]
-        n_failed += int((~state.converged[rows]).sum())
-    return theta_out, f_out, n_failed
 
 
 def percentile_band(values: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -120,5 +371,6 @@ def percentile_band(values: np.ndarray, level: float) -> tuple[np.ndarray, np.nd
         Lower and upper bounds, each of shape ``values.shape[1:]``.
     """
     tail = 50.0 * (1.0 - level)
-    lo, hi = np.nanpercentile(values, [tail, 100.0 - tail], axis=0)
+    with np.errstate(invalid="ignore"):  # inf - inf between two overflowed resamples
+        lo, hi = np.nanpercentile(values, [tail, 100.0 - tail], axis=0)
     return lo, hi

@@ -62,9 +62,10 @@ class Form:
     def to_public(self, theta: np.ndarray) -> np.ndarray:
         """LSE parameters ``(..., p)`` to public ones (``E = exp(e)``, ...), same shape."""
         out = np.array(theta, dtype=float, copy=True)
-        for i, name in enumerate(self.lse_names):
-            if name in ("e", "a", "b"):
-                out[..., i] = np.exp(out[..., i])
+        with np.errstate(over="ignore"):  # a degenerate fit's A = exp(a) is inf
+            for i, name in enumerate(self.lse_names):
+                if name in ("e", "a", "b"):
+                    out[..., i] = np.exp(out[..., i])
         return out
 
     def to_lse(self, public: np.ndarray) -> np.ndarray:

@@ -11,14 +11,17 @@ from typing import Any
 import numpy as np
 
 from vvshub.errors import ConvergenceWarning, FitDataError, NotFittedError
-from vvshub.laws._bootstrap import bootstrap_fits, percentile_band
+from vvshub.laws._bootstrap import Starts, bootstrap_fits, check_n_bootstrap, percentile_band
 from vvshub.laws._forms import FORMS, Form, get_form, grid_starts
+from vvshub.laws._limit import DEGENERATE_REASON, shift_limits
 from vvshub.laws._solver import Problem, distinct_minima, multistart
 
 logger = logging.getLogger(__name__)
 
 #: Changes whenever the solver could return a different optimum; part of a stored fit's key.
-SOLVER_VERSION = "lm-newton-2"
+SOLVER_VERSION = "lm-newton-3"
+#: Resamples with an objective at or below this fit their rows exactly.
+_EXACT = 1e-12
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class LawFit:
         converged: whether the optimum (and every resample) converged.
         n_starts: starting points of the grid.
         n_minima: distinct optima the grid reached.
+        extra: other facts (``n_dropped``, ``warnings``, ``bootstrap_starts``...).
+        log_params: the fitted (LSE) parameters, ``e = log E``, ``a = log A``...; finite
+            even where a public one overflows.
+        bootstrap_log_params: LSE parameters per resample.
+        degenerate: why the optimum is degenerate (empty when it is not).
     """
 
     form: str
@@ -56,6 +64,9 @@ class LawFit:
     n_starts: int = 0
     n_minima: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    log_params: dict[str, float] = field(default_factory=dict)
+    bootstrap_log_params: tuple[tuple[float, ...], ...] = ()
+    degenerate: str = ""
 
     def __post_init__(self) -> None:
         if self.form not in FORMS:
@@ -81,13 +92,42 @@ class LawFit:
         """Public parameters per resample, shape ``(B, p)``."""
         return np.array(self.bootstrap_params, dtype=float).reshape(-1, self.spec.n_params)
 
+    def lse_array(self) -> np.ndarray:
+        """LSE parameters, shape ``(p,)`` (from the public ones for fits saved without them)."""
+        if self.log_params:
+            return np.array([self.log_params[k] for k in self.spec.lse_names])
+        return self.spec.to_lse(self.param_array())
+
+    def bootstrap_lse_array(self) -> np.ndarray:
+        """LSE parameters per resample, shape ``(B, p)``."""
+        if self.bootstrap_log_params:
+            return np.array(self.bootstrap_log_params, dtype=float).reshape(-1, self.spec.n_params)
+        return self.spec.to_lse(self.bootstrap_array())
+
     def ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
         """Percentile interval of each parameter over the resamples (empty without any)."""
         if not self.n_bootstrap:
             return {}
-        lo, hi = percentile_band(self.bootstrap_array(), level)
+        pub = self.bootstrap_array()
+        lo, hi = percentile_band(pub, level)
+        if not np.all(np.isfinite(pub)) and self.bootstrap_log_params:
+            # A = exp(a) overflowed in some resamples: percentiles of a, then exp
+            lse_lo, lse_hi = percentile_band(self.bootstrap_lse_array(), level)
+            bad = ~np.all(np.isfinite(pub), axis=0)
+            with np.errstate(over="ignore"):
+                lo = np.where(bad, self.spec.to_public(lse_lo), lo)
+                hi = np.where(bad, self.spec.to_public(lse_hi), hi)
         return {
             k: (float(a), float(b)) for k, a, b in zip(self.spec.public_names, lo, hi, strict=True)
+        }
+
+    def log_ci(self, level: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Percentile interval of each LSE parameter over the resamples (always finite)."""
+        if not self.n_bootstrap:
+            return {}
+        lo, hi = percentile_band(self.bootstrap_lse_array(), level)
+        return {
+            k: (float(a), float(b)) for k, a, b in zip(self.spec.lse_names, lo, hi, strict=True)
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +135,7 @@ class LawFit:
         d = asdict(self)
         d["bootstrap_params"] = [list(p) for p in self.bootstrap_params]
         d["bootstrap_objectives"] = list(self.bootstrap_objectives)
+        d["bootstrap_log_params"] = [list(p) for p in self.bootstrap_log_params]
         return d
 
     @classmethod
@@ -105,6 +146,10 @@ class LawFit:
             tuple(float(v) for v in p) for p in d.get("bootstrap_params", ())
         )
         d["bootstrap_objectives"] = tuple(float(v) for v in d.get("bootstrap_objectives", ()))
+        d["bootstrap_log_params"] = tuple(
+            tuple(float(v) for v in p) for p in d.get("bootstrap_log_params", ())
+        )
+        d["log_params"] = {k: float(v) for k, v in d.get("log_params", {}).items()}
         names = get_form(d["form"]).public_names
         d["params"] = {k: float(d["params"][k]) for k in names if k in d["params"]}
         d["scales"] = {k: float(v) for k, v in d["scales"].items()}
@@ -122,7 +167,9 @@ def misalignment(fit: LawFit, X: np.ndarray, params: np.ndarray | None = None) -
     Returns:
         ``L`` with shape ``(m,)``, or ``(B, m)`` for a batch of parameters.
     """
-    P = fit.param_array() if params is None else np.asarray(params, dtype=float)
+    if params is None:
+        return _misalignment_lse(fit, X, fit.lse_array())
+    P = np.asarray(params, dtype=float)
     single = P.ndim == 1
     P = np.atleast_2d(P)
     X = np.asarray(X, dtype=float)
@@ -138,6 +185,22 @@ def misalignment(fit: LawFit, X: np.ndarray, params: np.ndarray | None = None) -
         x = X / fit.scales["x_scale"]
         out = col(0) + col(1) * x ** -col(2)
     return out[0] if single else out
+
+
+def _misalignment_lse(fit: LawFit, X: Any, theta: np.ndarray) -> np.ndarray:
+    """``L`` from LSE parameters (shape ``(p,)`` or ``(B, p)``): finite where ``A`` overflows."""
+    single = np.ndim(theta) == 1
+    spec = fit.spec
+    X = np.asarray(X, dtype=float)
+    feats = spec.features(X, tuple(fit.scales.values()))
+    with np.errstate(over="ignore"):
+        out = np.exp(spec.log_loss(np.atleast_2d(theta), feats))
+    return out[0] if single else out
+
+
+def band_misalignment(fit: LawFit, X: Any) -> np.ndarray:
+    """``L`` at raw inputs for every resample, shape ``(B, m)``."""
+    return _misalignment_lse(fit, X, fit.bootstrap_lse_array())
 
 
 def validate(
@@ -209,6 +272,12 @@ def validate(
                 f"{int(nonpos.sum())} rows have {name} <= 0 (e.g. {cols[i, j]:.4g} at row {i}); "
                 "the law needs positive inputs"
             )
+    for j, name in enumerate(names):
+        if np.ptp(cols[:, j]) == 0:
+            raise FitDataError(
+                f"{name} is constant ({name} = {cols[0, j]:.6g} in all {len(score)} rows): a law "
+                f"of {name} needs rows at different {name}; check the query's WHERE clause"
+            )
     if len(score) <= form.n_params:
         raise FitDataError(
             f"{len(score)} rows cannot determine the {form.n_params} parameters of the "
@@ -260,25 +329,41 @@ def fit_law(
         0.2
     """
     form = get_form(form_name)
+    check_delta(delta)
+    check_n_bootstrap(n_bootstrap)
     X, score, n_dropped = validate(form, X, score, drop_missing=drop_missing)
     if scales is None:
         scales = (1.0,) * form.n_inputs
-    scales = tuple(float(s) for s in scales)
-    if len(scales) != form.n_inputs or not all(s > 0 and math.isfinite(s) for s in scales):
-        raise FitDataError(f"{form.name} needs {form.n_inputs} positive scale(s), got {scales}")
+    scales = check_scales(form, scales)
     grid = form.default_grid if grid is None else tuple(tuple(float(v) for v in g) for g in grid)
     if len(grid) != form.n_params or any(len(g) == 0 for g in grid):
         raise ValueError(f"{form.name} needs a non-empty grid for each of {form.lse_names}")
     feats = form.features(X, scales)
     log_l = np.log1p(-score)
     starts = grid_starts(grid)
-    problem = Problem(form, feats, log_l, np.ones((1, len(score))), delta)
-    state = multistart(problem, starts, max_iter=max_iter)
+    ones = np.ones((1, len(score)))
+    problem = Problem(form, feats, log_l, ones, delta)
+    # the shifted form's two ends (10^lambda -> infinity, -> 0), fitted as laws of their own
+    ends = []
+    for limit in shift_limits(feats) if form.name == "power_shift" else ():
+        lim = multistart(limit.problem(feats, log_l, ones, delta), limit.grid, max_iter=max_iter)
+        lim_minima = distinct_minima(lim.theta, lim.f)
+        ends.append((limit, lim, lim_minima))
+    stop_at = min((float(lim.f[m[0]]) for _, lim, m in ends), default=None)
+    state = multistart(problem, starts, max_iter=max_iter, stop_at=stop_at)
     minima = distinct_minima(state.theta, state.f)
     best = minima[0] if len(minima) else 0
     theta, f, converged = state.theta[best], float(state.f[best]), bool(state.converged[best])
+    degenerate = ""
+    for limit, lim, lim_minima in ends:
+        lim_f = float(lim.f[lim_minima[0]])
+        if lim_f <= f:
+            theta, f = limit.to_shift(lim.theta[lim_minima[0]])[0], lim_f
+            converged = bool(lim.converged[lim_minima[0]])
+            degenerate = DEGENERATE_REASON if limit.degenerate else ""
     if not math.isfinite(f):
         raise FitDataError(f"the {form.name} fit diverged from every start; check the data's scale")
+    notes: list[str] = []
     if not converged:
         warnings.warn(
             f"the {form.name} fit stopped before converging (objective {f:.6g}); its parameters "
@@ -286,30 +371,64 @@ def fit_law(
             ConvergenceWarning,
             stacklevel=2,
         )
+    if degenerate:
+        notes.append(f"degenerate {form.name} fit: {degenerate}")
+    public = form.to_public(theta)
+    notes += _exponent_notes(form, dict(zip(form.public_names, public, strict=True)))
     boot_p: tuple[tuple[float, ...], ...] = ()
+    boot_lse: tuple[tuple[float, ...], ...] = ()
     boot_f: tuple[float, ...] = ()
+    extra: dict[str, Any] = {"n_dropped": n_dropped} if n_dropped else {}
     if n_bootstrap > 0:
-        b_theta, b_f, n_failed = bootstrap_fits(
+        warm_starts = state.theta[minima[:bootstrap_starts]] if len(minima) else state.theta[:1]
+        if form.name == "power_shift":
+            warm_starts = _shift_warm_starts(warm_starts, feats)
+        warm = Starts(
+            warm=warm_starts,
+            grid=starts,
+            limits=tuple(
+                (limit, lim.theta[lim_minima[:bootstrap_starts]]) for limit, lim, lim_minima in ends
+            ),
+        )
+        res = bootstrap_fits(
             form,
             feats,
             log_l,
-            starts=state.theta[minima[:bootstrap_starts]],
+            starts=warm,
             n_bootstrap=n_bootstrap,
             seed=seed,
             delta=delta,
             max_iter=max_iter,
         )
-        if n_failed:
+        if res.n_failed:
             converged = False
             warnings.warn(
-                f"{n_failed} of {n_bootstrap} bootstrap fits stopped before converging",
+                f"{res.n_failed} of {n_bootstrap} bootstrap fits stopped before converging",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        boot_p = tuple(tuple(float(v) for v in row) for row in form.to_public(b_theta))
-        boot_f = tuple(float(v) for v in b_f)
+        with np.errstate(over="ignore"):
+            boot_p = tuple(tuple(float(v) for v in row) for row in form.to_public(res.theta))
+        boot_lse = tuple(tuple(float(v) for v in row) for row in res.theta)
+        boot_f = tuple(float(v) for v in res.f)
+        extra["bootstrap_starts"] = res.starts
+        if res.limit.any():
+            extra["n_degenerate_resamples"] = int(res.limit.sum())
+        n_exact = int(np.sum(res.f <= _EXACT))
+        if n_exact >= max(1, 0.05 * n_bootstrap):
+            extra["under_identified"] = True
+            notes.append(
+                f"the bootstrap cannot identify the {form.name} law: {n_exact} of {n_bootstrap} "
+                f"resamples of {len(score)} rows fit exactly (objective 0), so its intervals' "
+                "endpoints are arbitrary; select more rows"
+            )
+    for note in notes:
+        warnings.warn(note, ConvergenceWarning, stacklevel=2)
+    if notes:
+        extra["warnings"] = notes
     scale_names = ("n_scale", "d_scale") if form.n_inputs == 2 else ("x_scale",)
-    public = form.to_public(theta)
+    with np.errstate(over="ignore"):
+        public = form.to_public(theta)
     return LawFit(
         form=form.name,
         params={k: float(v) for k, v in zip(form.public_names, public, strict=True)},
@@ -324,8 +443,84 @@ def fit_law(
         converged=converged,
         n_starts=len(starts),
         n_minima=len(minima),
-        extra={"n_dropped": n_dropped} if n_dropped else {},
+        extra=extra,
+        log_params={k: float(v) for k, v in zip(form.lse_names, theta, strict=True)},
+        bootstrap_log_params=boot_lse,
+        degenerate=degenerate,
     )
+
+
+def _shift_warm_starts(optima: np.ndarray, feats: np.ndarray) -> np.ndarray:
+    """Warm starts for shifted-form resamples: the optima, and the best at other shifts.
+
+    The objective is nearly flat in ``lambda`` wherever the shift is far below or above the
+    data, so a resample whose optimum has another shift than the original's cannot reach it
+    from the original's optima; copies of the best optimum with ``10^lambda`` at each decade
+    of the data's range (and one below) can.
+    """
+    lo, hi = np.log10(np.min(feats)), np.log10(np.max(feats))
+    lams = np.arange(np.floor(lo) - 1.0, np.ceil(hi) + 1.0)
+    spread = np.repeat(optima[:1], len(lams), axis=0)
+    spread[:, 2] = lams
+    return np.vstack([optima, spread])
+
+
+def check_delta(delta: Any) -> float:
+    """The Huber threshold, checked.
+
+    Raises:
+        FitDataError: ``delta`` is not a positive finite number.
+    """
+    try:
+        value = float(delta)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise FitDataError(
+            f"--delta must be a positive number (the Huber threshold; the paper's is 1e-3), "
+            f"got {delta!r}"
+        )
+    return value
+
+
+def check_scales(form: Form, scales: Any) -> tuple[float, ...]:
+    """The form's input scales, checked: ``form.n_inputs`` positive finite numbers.
+
+    Raises:
+        FitDataError: a scale is missing, not a number, non-positive, NaN or infinite.
+    """
+    names = ("--n-scale", "--d-scale") if form.n_inputs == 2 else ("--x-scale",)
+    try:
+        values = tuple(float(v) for v in scales)
+    except (TypeError, ValueError):
+        raise FitDataError(f"{form.name} scales must be numbers, got {scales!r}") from None
+    if len(values) != form.n_inputs:
+        raise FitDataError(f"{form.name} needs {form.n_inputs} scale(s), got {values}")
+    for name, v in zip(names, values, strict=True):
+        if not (v > 0 and math.isfinite(v)):
+            raise FitDataError(
+                f"{name} must be a positive finite number, got {v!r} (the paper: C/1e13, "
+                "N/1e5, D/1e4)"
+            )
+    return values
+
+
+def _exponent_notes(form: Form, params: dict[str, float]) -> list[str]:
+    """Warnings for exponents that make the law grow or stay flat instead of saturating."""
+    notes = []
+    for name in ("alpha", "beta"):
+        if name in params and params[name] < 0:
+            notes.append(
+                f"the {form.name} fit has a negative exponent ({name} = {params[name]:.3g}): "
+                "misalignment grows with the input instead of falling, so the data cannot "
+                "identify this law; check the selection (more rows, a wider range)"
+            )
+        elif name in params and params[name] < 1e-6:
+            notes.append(
+                f"the {form.name} fit has a zero exponent ({name} = {params[name]:.3g}): the "
+                "law is flat in that input"
+            )
+    return notes
 
 
 class ScalingLaw:
@@ -457,7 +652,7 @@ class ScalingLaw:
         fit = self._check()
         if not fit.n_bootstrap:
             raise NotFittedError("no bootstrap resamples: fit with n_bootstrap > 0 for intervals")
-        S = 1.0 - misalignment(fit, _as_inputs(fit, X), fit.bootstrap_array())
+        S = 1.0 - band_misalignment(fit, _as_inputs(fit, X))
         return percentile_band(S, self.ci_level if level is None else level)
 
     def __repr__(self) -> str:

@@ -149,12 +149,29 @@ class Prediction:
     warnings: tuple[str, ...]
     level: float = 0.95
 
+    @property
+    def valid(self) -> dict[str, bool]:
+        """Whether each predicted alignment is a score (a law can fall below 0 far from its data)."""
+        return {"neural": self.neural >= 0, "behavior": self.behavior >= 0}
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON of ``vvshub predict --json`` (DESIGN.md section 3)."""
+        """The JSON of ``vvshub predict --json`` (DESIGN.md section 3).
+
+        ``valid`` is false where the law's value is negative: not an alignment score.
+        """
+        valid = self.valid
         return {
             "flops": self.flops,
-            "neural": {"score": self.neural, "ci": list(self.neural_ci)},
-            "behavior": {"score": self.behavior, "ci": list(self.behavior_ci)},
+            "neural": {
+                "score": self.neural,
+                "ci": list(self.neural_ci),
+                "valid": valid["neural"],
+            },
+            "behavior": {
+                "score": self.behavior,
+                "ci": list(self.behavior_ci),
+                "valid": valid["behavior"],
+            },
             "n_params_opt": self.n_params_opt,
             "n_samples_seen_opt": self.n_samples_seen_opt,
             "n_params_opt_ci": list(self.n_params_ci),
@@ -191,7 +208,39 @@ _NEAREST = (
     "WHERE n.total_flops > 0 "
     "ORDER BY abs(ln(n.total_flops) - ln(?)), n.model_id LIMIT ?"
 )
-_MAX_COMPUTE = "SELECT max(total_flops) FROM scores WHERE total_flops > 0"
+
+
+def ratio_text(ratio: float) -> str:
+    """A ratio in scientific notation: ``1.9e+01×``."""
+    return f"{ratio:.1e}×"
+
+
+def range_warnings(flops: float, fits: dict[str, SqlFit]) -> list[str]:
+    """Extrapolation warnings: ``flops`` against the compute of each law's own fitted rows."""
+    out = []
+    seen: set[tuple[float, float]] = set()
+    for key, res in fits.items():
+        x = np.asarray(res.data["x"], dtype=float) if res.data is not None else np.array([])
+        x = x[np.isfinite(x) & (x > 0)]
+        if not len(x):
+            continue
+        lo, hi = float(x.min()), float(x.max())
+        if (lo, hi) in seen:
+            continue
+        seen.add((lo, hi))
+        if flops > hi:
+            out.append(
+                f"extrapolation: C = {flops:.3g} FLOPs is {ratio_text(flops / hi)} the largest "
+                f"compute the {key} law was fitted on ({hi:.3g} FLOPs); treat the prediction "
+                "with caution"
+            )
+        elif flops < lo:
+            out.append(
+                f"extrapolation: C = {flops:.3g} FLOPs is {ratio_text(flops / lo)} the smallest "
+                f"compute the {key} law was fitted on ({lo:.3g} FLOPs); treat the prediction "
+                "with caution"
+            )
+    return out
 
 
 def predict(
@@ -232,6 +281,9 @@ def predict(
         for key in ("compute_neural", "compute_behavior", "joint")
     }
     x = np.array([float(flops)])
+    warns: list[str] = []
+    for key, res in fits.items():
+        warns += [f"{key}: {note}" for note in res.fit.extra.get("warnings", [])]
     out: dict[str, tuple[float, tuple[float, float]]] = {}
     for key in ("compute_neural", "compute_behavior"):
         law = fits[key].law
@@ -244,19 +296,37 @@ def predict(
         out[key] = (s, band)
     relation = compute_relation(catalog=catalog)
     joint = fits["joint"].fit
-    alloc = allocation(joint, relation)
-    n_arr, d_arr = alloc.optimal(x)
-    n_opt, d_opt = float(n_arr[0]), float(d_arr[0])
-    n_ci, d_ci = _allocation_band(joint, relation, x, level)
+    try:
+        alloc = allocation(joint, relation)
+    except ValueError:
+        p = joint.params
+        warns.append(
+            "no compute-optimal N*, D*: the joint law fitted on this catalog "
+            f"({joint.n_rows} rows) does not saturate (A = {p['A']:.3g}, alpha = "
+            f"{p['alpha']:.3g}, B = {p['B']:.3g}, beta = {p['beta']:.3g}; the allocation needs "
+            "all four positive), so its rows cannot identify the law; add models at more "
+            "(parameters, samples seen) pairs or check `vvshub laws fit --form chinchilla`"
+        )
+        alloc_dict: dict[str, float] = {}
+        n_opt = d_opt = math.nan
+        n_ci = d_ci = (math.nan, math.nan)
+    else:
+        alloc_dict = alloc.to_dict()
+        n_arr, d_arr = alloc.optimal(x)
+        n_opt, d_opt = float(n_arr[0]), float(d_arr[0])
+        n_ci, d_ci = _allocation_band(joint, relation, x, level)
     with open_catalog(catalog, read_only=True) as cat:
         near = cat.fetchall(_NEAREST, [float(flops), int(n_nearest)])
-        cmax = cat.fetchall(_MAX_COMPUTE)[0][0]
-    warns = []
-    if cmax is not None and flops > 10 * cmax:
-        warns.append(
-            f"extrapolation: C = {flops:.3g} FLOPs is {flops / cmax:.0f}x the largest compute in "
-            f"the catalog ({cmax:.3g}); treat the prediction with caution"
-        )
+    warns += range_warnings(
+        float(flops), {k: fits[k] for k in ("compute_neural", "compute_behavior")}
+    )
+    for key in ("compute_neural", "compute_behavior"):
+        s = out[key][0]
+        if s < 0:
+            warns.append(
+                f"the {key} law gives {s:.3g} at C = {flops:.3g} FLOPs, below 0: not an "
+                "alignment score; the law does not hold this far from its data"
+            )
     return Prediction(
         flops=float(flops),
         neural=out["compute_neural"][0],
@@ -267,7 +337,7 @@ def predict(
         n_samples_seen_opt=d_opt,
         n_params_ci=n_ci,
         n_samples_seen_ci=d_ci,
-        allocation=alloc.to_dict(),
+        allocation=alloc_dict,
         nearest=tuple(Nearest(str(r[0]), float(r[1]), float(r[2]), float(r[3])) for r in near),
         warnings=tuple(warns),
         level=level,

@@ -48,6 +48,9 @@ def formula(fit: LawFit, *, symbol: str = "x") -> str:
             f" - {p['B']:.2f}\\,{d}^{{-{p['beta']:.2f}}}$"
         )
     x = f"({symbol}/{_sci(fit.scales['x_scale'])})"
+    if fit.form == "power_shift" and fit.degenerate:
+        c, k = limit_params(fit)
+        return f"$S = {smax:.2f} - {c:.3g}\\,e^{{-{k:.3g}\\,{x}}}$"
     if fit.form == "power_shift":
         x = f"({symbol}/{_sci(fit.scales['x_scale'])} + 10^{{{p['lambda']:.2f}}})"
     return f"$S = {smax:.2f} - {p['A']:.2f}\\,{x}^{{-{p['alpha']:.2f}}}$"
@@ -69,6 +72,9 @@ def plain_formula(fit: LawFit, *, symbol: str = "x") -> str:
     """The law in plain text, e.g. ``S = 0.48 - 0.55·(C/1e13)^-0.16``."""
     p = fit.params
     head = f"S = {1.0 - p['E']:.2f}"
+    if fit.degenerate and fit.form == "power_shift":
+        c, k = limit_params(fit)
+        return f"{head} - {c:.3g}·exp(-{k:.3g}·{symbol}/{short_number(fit.scales['x_scale'])})"
     if fit.form == "chinchilla":
         s = fit.scales
         return (
@@ -79,6 +85,13 @@ def plain_formula(fit: LawFit, *, symbol: str = "x") -> str:
     if fit.form == "power_shift":
         x = f"{x} + 10^{p['lambda']:.2f}"
     return f"{head} - {p['A']:.2f}·({x})^-{p['alpha']:.2f}"
+
+
+def limit_params(fit: LawFit) -> tuple[float, float]:
+    """``(C, k)`` of a degenerate shifted fit's exponential limit ``L = E + C·exp(-k·x̃)``."""
+    lse = fit.log_params
+    lam, alpha = lse["lambda"], lse["alpha"]
+    return float(np.exp(lse["a"] - alpha * lam * np.log(10.0))), float(alpha / 10.0**lam)
 
 
 def _agg():
@@ -104,13 +117,16 @@ def draw_law(
 ) -> None:
     """Draw data points, the fitted curve and its band on ``ax`` (one-variable forms).
 
+    The curve is solid over the fitted rows' range and dashed (its band lighter) where it
+    extrapolates, up to ``x_max``.
+
     Args:
         ax: matplotlib axes (set to log-x).
         fit: the law.
         x: raw inputs, shape ``(n,)``.
         score: measured alignment, shape ``(n,)``.
         color: one colour for points, curve and band.
-        label: prefix of the legend entry (the formula follows).
+        label: prefix of the legend entry (the row count and the formula follow).
         symbol: the input's symbol in the formula.
         level: band coverage.
         x_max: extend the curve to this input.
@@ -118,15 +134,33 @@ def draw_law(
     law = ScalingLaw.from_fit(fit, ci_level=level)
     x = np.asarray(x, dtype=float)
     lo_x, hi_x = float(np.nanmin(x)), float(np.nanmax(x))
-    grid = np.geomspace(lo_x, max(hi_x, x_max or hi_x), 200)
     color = color or "tab:blue"
     ax.scatter(x, score, s=9, alpha=0.35, color=color, linewidths=0)
     text = formula(fit, symbol=symbol)
-    ax.plot(grid, law.predict(grid), color=color, lw=2, label=f"{label}: {text}" if label else text)
+    head = f"{label} (n = {len(x)})" if label else f"n = {len(x)}"
+    inside = np.geomspace(lo_x, hi_x, 200)
+    ax.plot(inside, law.predict(inside), color=color, lw=2, label=f"{head}: {text}")
+    parts = [(inside, 0.25)]
+    if x_max is not None and x_max > hi_x:
+        beyond = np.geomspace(hi_x, x_max, 100)
+        ax.plot(beyond, law.predict(beyond), color=color, lw=1.5, ls="--")
+        parts.append((beyond, 0.12))
     if fit.n_bootstrap:
-        lo, hi = law.predict_interval(grid)
-        ax.fill_between(grid, lo, hi, color=color, alpha=0.25, lw=0)
+        for grid, alpha in parts:
+            lo, hi = law.predict_interval(grid)
+            ax.fill_between(grid, lo, hi, color=color, alpha=alpha, lw=0)
     ax.set_xscale("log")
+
+
+def clip_y(ax: Axes, scores: list[np.ndarray], *, margin: float = 0.15) -> None:
+    """Limit the y axis to the data's range (plus ``margin`` of it), whatever curves do."""
+    values = np.concatenate([np.asarray(s, dtype=float).ravel() for s in scores])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return
+    lo, hi = float(values.min()), float(values.max())
+    pad = margin * max(hi - lo, 1e-3)
+    ax.set_ylim(lo - pad, hi + pad)
 
 
 def plot_fit(
@@ -153,6 +187,7 @@ def plot_fit(
     else:
         draw_law(ax, result.fit, X, score, symbol=symbol)
         ax.set_xlabel(x_label)
+    clip_y(ax, [score])
     ax.set_ylabel("alignment score S")
     ax.set_title(title or f"{result.fit.form} fit ({result.fit.n_rows} rows)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
@@ -214,6 +249,7 @@ def plot_paper(
     written: list[Path] = []
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
+    shown = []
     for key, label, color in (
         ("compute_neural", "neural", "tab:blue"),
         ("compute_behavior", "behaviour", "tab:red"),
@@ -221,10 +257,14 @@ def plot_paper(
         if key in fits:
             X, s = frame_inputs(fits[key].data, "power")
             draw_law(ax, fits[key].fit, X, s, color=color, label=label, symbol="C", x_max=1e21)
+            shown.append(s)
+    if shown:
+        clip_y(ax, shown)
     ax.set_xlabel("compute C (FLOPs)")
     ax.set_ylabel("alignment score S")
     ax.set_title("Fig. 1b: alignment vs compute", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    if shown:
+        ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, which="both", lw=0.4)
     written.append(_save(fig, out_dir / f"fig1b.{fmt}"))
 
@@ -232,6 +272,7 @@ def plot_paper(
         fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
         X, s = frame_inputs(fits["params_alignment"].data, "power")
         draw_law(ax, fits["params_alignment"].fit, X, s, color="tab:green", symbol="N")
+        clip_y(ax, [s])
         ax.set_xlabel("parameters N")
         ax.set_ylabel("alignment score S (V1, V2, V4, IT, behaviour)")
         ax.set_title("Fig. 2c: alignment vs parameters (full data)", fontsize=10)
@@ -243,8 +284,10 @@ def plot_paper(
     if sample_keys:
         fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
         colors = plt.get_cmap("tab10")
+        shown = []
         for i, key in enumerate(sample_keys):
             X, s = frame_inputs(fits[key].data, "power")
+            shown.append(s)
             draw_law(
                 ax,
                 fits[key].fit,
@@ -254,10 +297,13 @@ def plot_paper(
                 label=key.removeprefix("samples_"),
                 symbol="D",
             )
+        clip_y(ax, shown)
         ax.set_xlabel("samples seen D")
         ax.set_ylabel("alignment score S")
         ax.set_title("Fig. 3a: alignment vs samples seen, per training set", fontsize=10)
-        ax.legend(fontsize=6, loc="lower right")
+        # one entry per training set with its row count, outside the axes so it hides no data
+        fig.set_size_inches(9.6, 4.4)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         ax.grid(alpha=0.3, which="both", lw=0.4)
         written.append(_save(fig, out_dir / f"fig3a.{fmt}"))
 

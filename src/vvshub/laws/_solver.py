@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 _MU0 = 1e-3
 _MU_MAX = 1e12
 _MU_MIN = 1e-15
+#: Iterations after which a problem that cannot win any more stops (see :func:`run_with_stop`).
+STOP_AFTER = 30
 
 
 def huber(r: np.ndarray, delta: float) -> np.ndarray:
@@ -278,6 +280,7 @@ def multistart(
     round_iter: int = 10,
     keep_min: int = 12,
     max_iter: int = 2000,
+    stop_at: float | None = None,
 ) -> SolverState:
     """Fit from every start, pruning by successive halving; the state of the survivors.
 
@@ -295,11 +298,14 @@ def multistart(
         round_iter: iterations per halving round at the problem's δ.
         keep_min: survivors that run to convergence.
         max_iter: iteration cap for the final run.
+        stop_at: survivors still unconverged after ``STOP_AFTER`` iterations of the final run whose
+            objective is not below this value stop there (see :func:`run_with_stop`).
 
     Returns:
         The survivors' state at the problem's δ, sorted best first.
     """
     theta = np.asarray(starts, dtype=float)
+    round_iter = min(round_iter, max_iter)
     for delta, n_iter, keep in schedule:
         if len(theta) <= keep_min:
             break
@@ -320,8 +326,13 @@ def multistart(
             state, np.zeros(len(state.f), dtype=int), max_iter=round_iter, newton=True
         )
         state = _prune(state, max(keep_min, (len(state.f) + 1) // 2))
-    state = problem.iterate(
-        state, np.zeros(len(state.f), dtype=int), max_iter=max_iter, newton=True
+    state = run_with_stop(
+        problem,
+        state,
+        np.zeros(len(state.f), dtype=int),
+        max_iter=max_iter,
+        stop_at=None if stop_at is None else np.array([stop_at]),
+        stop_after=STOP_AFTER,
     )
     order = np.argsort(state.f, kind="stable")
     return state.take(order)
@@ -335,3 +346,99 @@ def _prune(state: SolverState, n_keep: int) -> SolverState:
         return state
     order = np.argsort(np.where(np.isfinite(state.f), state.f, np.inf), kind="stable")
     return state.take(np.sort(order[:n_keep]))
+
+
+def multistart_batch(
+    problem: Problem,
+    starts: np.ndarray,
+    *,
+    schedule: tuple[tuple[float, int, float], ...] = ((1e-1, 5, 0.5), (1e-2, 6, 0.5)),
+    round_iter: int = 10,
+    keep_min: int = 4,
+    max_iter: int = 2000,
+    stop_at: np.ndarray | None = None,
+    stop_after: int = STOP_AFTER,
+) -> SolverState:
+    """:func:`multistart` on every weight row of ``problem`` at once; each row's best optimum.
+
+    Every row (a bootstrap resample) runs the whole grid of ``starts``, pruned per row by
+    the same successive halving as :func:`multistart` (without merging, so all rows keep
+    the same number of survivors), and its ``keep_min`` survivors run to convergence.
+
+    Args:
+        problem: ``W`` weight rows over the same data.
+        starts: LSE starting points, shape ``(S, p)``, shared by all rows.
+        schedule: coarse rounds, ``(delta, iterations, fraction kept)``.
+        round_iter: iterations per halving round at the problem's δ.
+        keep_min: survivors per row that run to convergence.
+        max_iter: iteration cap of the final run.
+        stop_at: objective per row, shape ``(W,)``: a survivor still unconverged after
+            ``stop_after`` iterations whose objective is not below its row's value stops
+            there (it is sliding towards a limit that another problem already holds).
+        stop_after: see ``stop_at``.
+
+    Returns:
+        The state of the best optimum of each row, ``W`` problems.
+    """
+    starts = np.asarray(starts, dtype=float)
+    n_rows = len(problem.weights)
+    s = len(starts)
+    theta = np.tile(starts, (n_rows, 1))
+    round_iter = min(round_iter, max_iter)
+    for delta, n_iter, keep in schedule:
+        if s <= keep_min:
+            break
+        coarse = Problem(
+            problem.form, problem.feats, problem.log_l, problem.weights, max(delta, problem.delta)
+        )
+        wrow = np.repeat(np.arange(n_rows), s)
+        state = coarse.iterate(coarse.start(theta, wrow), wrow, max_iter=n_iter)
+        k = max(keep_min, int(np.ceil(keep * s)))
+        theta, s = _prune_rows(state, n_rows, s, k).theta, k
+    wrow = np.repeat(np.arange(n_rows), s)
+    state = problem.start(theta, wrow)
+    while s > keep_min:
+        state = problem.iterate(state, wrow, max_iter=round_iter, newton=True)
+        k = max(keep_min, (s + 1) // 2)
+        state, s = _prune_rows(state, n_rows, s, k), k
+        wrow = np.repeat(np.arange(n_rows), s)
+    state = run_with_stop(
+        problem, state, wrow, max_iter=max_iter, stop_at=stop_at, stop_after=stop_after
+    )
+    f = np.where(np.isfinite(state.f), state.f, np.inf).reshape(n_rows, s)
+    best = np.arange(n_rows) * s + np.argmin(f, axis=1)
+    return state.take(best)
+
+
+def run_with_stop(
+    problem: Problem,
+    state: SolverState,
+    wrow: np.ndarray,
+    *,
+    max_iter: int,
+    stop_at: np.ndarray | None,
+    stop_after: int,
+) -> SolverState:
+    """Iterate to convergence; with ``stop_at`` (per weight row), stop slow problems early.
+
+    A problem still running after ``stop_after`` iterations whose objective is not below
+    ``stop_at[wrow]`` cannot beat the solution its row already has (the shifted form's
+    exponential limit); it keeps its point and counts as stopped, not converged.
+    """
+    if stop_at is None or max_iter <= stop_after:
+        return problem.iterate(state, wrow, max_iter=max_iter, newton=True)
+    state = problem.iterate(state, wrow, max_iter=stop_after, newton=True)
+    slow = ~state.converged & (state.f >= stop_at[wrow])
+    state.converged |= slow
+    state = problem.iterate(state, wrow, max_iter=max_iter - stop_after, newton=True)
+    state.converged &= ~slow
+    return state
+
+
+def _prune_rows(state: SolverState, n_rows: int, s: int, k: int) -> SolverState:
+    """Keep the ``k`` best of each row's ``s`` problems (problems ordered row by row)."""
+    if k >= s:
+        return state
+    f = np.where(np.isfinite(state.f), state.f, np.inf).reshape(n_rows, s)
+    keep = np.sort(np.argsort(f, axis=1, kind="stable")[:, :k], axis=1)
+    return state.take((np.arange(n_rows)[:, None] * s + keep).ravel())

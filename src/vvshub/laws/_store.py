@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,20 @@ _SELECT_FIT = (
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace, for hashing and storing."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with non-finite floats as the strings ``"inf"``, ``"-inf"``, ``"nan"``.
+
+    A degenerate fit's ``A = exp(a)`` is infinite; ``float()`` reads these strings back.
+    """
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    return obj
 
 
 def data_hash(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
@@ -84,6 +99,9 @@ def load_fit(cat: Catalog, key: str) -> LawFit | None:
                 "n_starts": boot_rec.get("n_starts", 0),
                 "n_minima": boot_rec.get("n_minima", 0),
                 "extra": boot_rec.get("extra", {}),
+                "log_params": boot_rec.get("log_params", {}),
+                "bootstrap_log_params": boot_rec.get("log_bootstrap", []),
+                "degenerate": boot_rec.get("degenerate", ""),
             }
         )
     except (KeyError, TypeError, ValueError) as exc:
@@ -114,14 +132,19 @@ def save_fit(
         "n_starts": fit.n_starts,
         "n_minima": fit.n_minima,
         "extra": fit.extra,
+        "log_params": fit.log_params,
+        "log_bootstrap": [list(p) for p in fit.bootstrap_log_params],
+        "degenerate": fit.degenerate,
     }
+    # a degenerate fit's A = exp(a) is inf, which JSON cannot hold: stored as "inf"
+    boot = finite_json(boot)
     record = FitRecord(
         fit_id=key,
         query=query,
         data_hash=data_hash_,
         form=fit.form,
         options=options,
-        params=fit.params,
+        params=finite_json(fit.params),
         objective=fit.objective,
         n_rows=fit.n_rows,
         n_bootstrap=fit.n_bootstrap,
