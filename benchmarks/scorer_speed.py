@@ -78,7 +78,8 @@ def main() -> None:
     python = Path(args.oracle_python)
     if not python.exists():
         sys.exit(f"oracle environment missing at {python}; run `make oracle`")
-    sizes = [int(s) for s in args.features.split(",")] + ([50_000] if args.full else [])
+    sizes = [int(s) for s in args.features.split(",") if s.strip().isdigit()]
+    sizes += [50_000] if args.full else []
     ok = True
     for p in sizes:
         ids, objects, features, responses = _data(p)
