@@ -155,10 +155,13 @@ def _scored(model_id: str, catalog: str | Path | None) -> bool:
     from vvshub.catalog import open_catalog
 
     with open_catalog(catalog) as cat:
-        return bool(cat.query(_SCORED, [model_id]).iloc[0, 0])
+        return bool(cat.query(_SCORED, [model_id, model_id]).iloc[0, 0])
 
 
-_SCORED = "SELECT count(*) >= 5 FROM scores WHERE model_id = ? AND suite = 'synthetic'"
+#: Whether a model (by its catalog key or short id) has its five synthetic scores.
+_SCORED = (
+    "SELECT count(*) >= 5 FROM scores WHERE (model_id = ? OR short_id = ?) AND suite = 'synthetic'"
+)
 
 
 def run_quickstart(
@@ -214,7 +217,7 @@ def run_quickstart(
     for mid in track(trained, description="scoring"):
         if _scored(mid, catalog):
             continue
-        vvshub.score(mid, suite="synthetic", weights=mid, catalog=catalog)
+        vvshub.score(mid, suite="synthetic", catalog=catalog)  # pulled from the local hub
         scored.append(mid)
     steps["score"] = "done" if scored else "skipped"
 

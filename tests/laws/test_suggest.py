@@ -294,18 +294,15 @@ def test_suggest_takes_a_frame_of_candidates_and_drops_fitted_models(reference_c
 # ----------------------------------------------------------------------------- sweep files
 
 
-def test_write_sweep_one_grid_per_run(tmp_path, reference_catalog):
+def test_write_sweep_lists_one_grid_per_run(tmp_path, reference_catalog):
     import yaml
 
     res = _suggest()
     files = write_sweep(res, tmp_path / "runs.yaml", data={"imagenet": "/data/imagenet"})
-    assert len(files) == len(res.runs)
-    if len(files) > 1:
-        assert [f.name for f in files] == [f"runs-{k:02d}.yaml" for k in range(1, len(files) + 1)]
-    else:
-        assert files == [tmp_path / "runs.yaml"]
-    for f, run in zip(files, res.runs, strict=True):
-        grid = yaml.safe_load(f.read_text())
+    assert files == [tmp_path / "runs.yaml"]
+    grids = yaml.safe_load(files[0].read_text())["grids"]
+    assert len(grids) == len(res.runs)
+    for grid, run in zip(grids, res.runs, strict=True):
         assert grid["arch"] == run.info["arch"]
         assert grid["dataset_name"] == run.info["dataset"]
         spc = run.info["samples_per_class"]
@@ -315,15 +312,16 @@ def test_write_sweep_one_grid_per_run(tmp_path, reference_catalog):
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_sweep_files_expand_in_the_trainer(tmp_path, reference_catalog):
-    trainer = pytest.importorskip("vvshub.trainer")
+def test_the_sweep_file_expands_in_the_trainer_to_the_plan(tmp_path, reference_catalog):
+    from vvshub import trainer
+
     res = _suggest()
-    files = write_sweep(res, tmp_path / "runs.yaml")
-    for f, run in zip(files, res.runs, strict=True):
-        configs = trainer.expand_grid(trainer.load_grid(f))
-        assert len(configs) == 1
-        assert configs[0].arch == run.info["arch"]
-        assert configs[0].samples_per_class == run.info["samples_per_class"]
+    (path,) = write_sweep(res, tmp_path / "runs.yaml")
+    configs = trainer.expand_grid(trainer.load_grid(path))
+    assert len(configs) == len(res.runs) >= 2
+    for cfg, run in zip(configs, res.runs, strict=True):
+        assert cfg.arch == run.info["arch"]
+        assert cfg.samples_per_class == run.info["samples_per_class"]
 
 
 def test_write_sweep_needs_architecture_and_data(tmp_path, reference_catalog):

@@ -90,3 +90,24 @@ def test_sweep_on_local_ray_skips_finished_and_resumes_stopped(
         assert "1 of 2 runs failed" in failed.err
     finally:
         ray.shutdown()
+
+
+def test_a_list_of_grids_expands_to_their_runs_in_order(tmp_path):
+    from vvshub.trainer import expand_grid, load_grid
+
+    (tmp_path / "data").mkdir()
+    grid = tmp_path / "runs.yaml"
+    grid.write_text(
+        "dataset: data\nepochs: 3\nimage_size: 32\ngrids:\n"
+        "  - {arch: resnet18, width: 0.25, samples_per_class: 100, seed: 0}\n"
+        "  - {arch: resnet18, width: 0.5, samples_per_class: [10, 30], seed: 1, epochs: 5}\n"
+        "  - {arch: resnet18, width: 0.25, samples_per_class: 100, seed: 0}\n"
+    )
+    configs = expand_grid(load_grid(grid))
+    assert [c.model_id for c in configs] == [
+        "resnet18_w0.25_d100_data",
+        "resnet18_w0.5_d10_data_s1",
+        "resnet18_w0.5_d30_data_s1",
+    ]
+    assert [c.recipe.epochs for c in configs] == [3, 5, 5]
+    assert {c.dataset for c in configs} == {str((tmp_path / "data").resolve())}

@@ -64,8 +64,7 @@ def suggest_cmd(
         typer.Option(
             "-o",
             "--output",
-            help="Write the plan as grid files for `vvshub sweep` (one grid per run: "
-            "runs-01.yaml, runs-02.yaml ... for runs.yaml).",
+            help="Write the plan as a sweep file for `vvshub sweep` (a list of one-run grids).",
         ),
     ] = None,
     data: Annotated[

@@ -21,22 +21,21 @@ def write_sweep(
     data: dict[str, str] | None = None,
     seed: int = 0,
 ) -> list[Path]:
-    """Write the plan as grid files for ``vvshub sweep GRID.yaml``, one grid per run.
+    """Write the plan as one sweep file for ``vvshub sweep PATH``.
 
-    ``vvshub sweep`` reads one grid (a YAML mapping whose axes multiply), and a plan's
-    runs are not a product, so each run gets its own grid: ``PATH`` for a one-run plan,
-    else ``PATH`` with ``-01``, ``-02`` ... before the suffix, in the plan's order. Each
-    file is written to a temporary name and moved into place.
+    A plan's runs are not a product of axes, so the file lists them as ``grids:``, one
+    single-run grid per run in the plan's order (the trainer expands each and joins them).
+    The file is written to a temporary name and moved into place.
 
     Args:
         suggestion: the plan (runs need ``arch``, ``dataset`` and ``samples_per_class``).
         path: where to write, e.g. ``runs.yaml``.
         data: data set name -> data set spec (folder, zip or ``hf:NAME``); a name without
             one is written as a folder of that name beside the grid file.
-        seed: the training seed of every run.
+        seed: the training seed of runs that name none.
 
     Returns:
-        The files written.
+        The file written (a one-element list).
 
     Raises:
         SuggestError: a run without architecture, data set or samples per class (SQL
@@ -69,23 +68,13 @@ def write_sweep(
                 "dataset_name": ds,
             }
         )
-    if len(grids) == 1:
-        targets = [path]
-    else:
-        width = len(str(len(grids)))
-        targets = [
-            path.with_name(f"{path.stem}-{k:0{max(width, 2)}d}{path.suffix or '.yaml'}")
-            for k in range(1, len(grids) + 1)
-        ]
-    written = []
-    for grid, run, target in zip(grids, suggestion.runs, targets, strict=True):
-        header = (
-            f"# vvshub laws suggest: run {run.rank} of {len(grids)}, {run.label}, "
-            f"{run.cost:.3g} FLOPs; target {suggestion.target}\n"
-        )
-        text = header + yaml.safe_dump(grid, sort_keys=False)
-        tmp = target.with_name(_SAFE.sub("_", target.name) + ".part")
-        tmp.write_text(text)
-        os.replace(tmp, target)
-        written.append(target)
-    return written
+    header = (
+        f"# vvshub laws suggest: {len(grids)} run(s), {suggestion.spent:.3g} of "
+        f"{suggestion.budget:.3g} FLOPs; target {suggestion.target}\n"
+        f"# in plan order: {', '.join(r.label for r in suggestion.runs)}\n"
+    )
+    text = header + yaml.safe_dump({"grids": grids}, sort_keys=False)
+    tmp = path.with_name(_SAFE.sub("_", path.name) + ".part")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return [path]

@@ -112,19 +112,7 @@ def resolve_model(
         raise UnknownArchitectureError(f"expected a model name or module, got {model_or_id!r}")
     text = model_or_id.strip()
     if weights not in ("random", "pretrained"):  # a hub id to load
-        module = _pull(weights, revision)
-        arch = str(getattr(module, "vvshub_arch", text.removeprefix("timm/")))
-        return ResolvedModel(
-            module=module,
-            model_id=model_id or weights + (f"@{revision}" if revision else ""),
-            arch=arch,
-            arch_family=_family(arch),
-            weights=weights,
-            is_pretrained=False,
-            is_random=False,
-            hub_repo=weights,
-            label=text,
-        )
+        return _from_hub(weights, revision, model_id=model_id, label=text)
     if text.startswith("timm/"):
         import timm
 
@@ -190,16 +178,27 @@ def resolve_model(
             is_random=True,
             label=text,
         )
-    module = _pull(text, revision)
-    arch = str(getattr(module, "vvshub_arch", text))
+    return _from_hub(text, revision, model_id=model_id, label=text)
+
+
+def _from_hub(
+    hub_id: str, revision: str | None, *, model_id: str | None, label: str
+) -> ResolvedModel:
+    """A model pulled from the hub, keyed as its repo's config names it in the catalog."""
+    module = _pull(hub_id, revision)
+    # the trainer and the hub key the catalog by the config's model id, so the scores join the
+    # model's row whatever spelling was typed
+    meta = (getattr(module, "vvshub_config", None) or {}).get("vvshub") or {}
+    arch = str(meta.get("arch") or getattr(module, "vvshub_arch", hub_id))
+    key = str(meta.get("model_id") or hub_id)
     return ResolvedModel(
         module=module,
-        model_id=model_id or text + (f"@{revision}" if revision else ""),
+        model_id=model_id or key + (f"@{revision}" if revision else ""),
         arch=arch,
         arch_family=_family(arch),
-        weights=text,
+        weights=hub_id,
         is_pretrained=False,
         is_random=False,
-        hub_repo=text,
-        label=text,
+        hub_repo=None,  # the hub recorded its repo when it published the model
+        label=label,
     )

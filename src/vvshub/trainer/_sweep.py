@@ -85,7 +85,9 @@ class SweepRun:
 
 
 def load_grid(path: str | Path) -> dict[str, Any]:
-    """Read a grid file (YAML mapping).
+    """Read a grid file (YAML mapping): one grid, or ``grids:`` a list of grids.
+
+    Keys beside ``grids`` apply to every grid in the list (a sub-grid's own keys win).
 
     Raises:
         TrainingError: not a file, not YAML, or not a mapping.
@@ -105,19 +107,32 @@ def load_grid(path: str | Path) -> dict[str, Any]:
             "samples_per_class, seed, dataset"
         )
     base = path.parent
-    datasets = data.get("dataset")
-    if datasets is not None:  # relative data paths are relative to the grid file
+
+    def resolve_data(grid: Mapping[str, Any]) -> dict[str, Any]:
+        datasets = grid.get("dataset")
+        if datasets is None:
+            return dict(grid)
         items = datasets if isinstance(datasets, list) else [datasets]
-        resolved = [
+        resolved = [  # relative data paths are relative to the grid file
             d if str(d).startswith("hf:") or Path(d).is_absolute() else str((base / d).resolve())
             for d in items
         ]
-        data = {**data, "dataset": resolved}
-    return dict(data)
+        return {**grid, "dataset": resolved}
+
+    data = resolve_data(data)
+    if "grids" in data:
+        subs = data["grids"]
+        if not isinstance(subs, list) or not all(isinstance(g, Mapping) for g in subs):
+            raise TrainingError(f"grid file {str(path)!r}: 'grids' must be a list of grids")
+        data["grids"] = [resolve_data(g) for g in subs]
+    return data
 
 
 def expand_grid(grid: Mapping[str, Any]) -> list[Any]:
     """Every :class:`TrainConfig` of a grid, in axis order, duplicates dropped.
+
+    A grid with ``grids`` expands each of them (with the keys beside ``grids``) and joins
+    the runs in order.
 
     Raises:
         TrainingError: a missing axis (arch, samples_per_class, dataset) or an unknown key.
@@ -132,6 +147,15 @@ def expand_grid(grid: Mapping[str, Any]) -> list[Any]:
     from vvshub.trainer._config import make_config
     from vvshub.trainer._recipes import Recipe
 
+    if "grids" in grid:  # a list of grids (runs that are no product): their union, in order
+        shared = {k: v for k, v in grid.items() if k != "grids"}
+        out, seen = [], set()
+        for sub in grid["grids"]:
+            for cfg in expand_grid({**shared, **sub}):
+                if cfg.run_id not in seen:
+                    seen.add(cfg.run_id)
+                    out.append(cfg)
+        return out
     for axis in ("arch", "samples_per_class", "dataset"):
         if grid.get(axis) in (None, []):
             raise TrainingError(f"the grid needs {axis!r} (one value or a list)")
