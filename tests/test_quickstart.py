@@ -37,7 +37,8 @@ def test_the_loop_runs_once_then_skips(reference_dir: Path, tmp_path: Path) -> N
     cifar = Path(
         os.environ.get("VVSHUB_CIFAR10_ZIP", REPO.parent / "shared/data/cifar10/cifar10_jpg.zip")
     )
-    tiny = _tiny_cifar(cifar, tmp_path / "tiny.zip", train=6, test=2)
+    # named like the real file, so the data set is called cifar10 in the model ids
+    tiny = _tiny_cifar(cifar, tmp_path / "cifar10_jpg.zip", train=6, test=2)
     plan = QuickstartPlan(
         dataset=str(tiny),
         reference=str(reference_dir),

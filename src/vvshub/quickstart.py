@@ -184,6 +184,7 @@ def run_quickstart(
         VvsHubError: a step failed; what earlier steps wrote stays, and a rerun continues.
     """
     import vvshub
+    from vvshub._format import format_number
     from vvshub._progress import track
     from vvshub.catalog import import_reference
     from vvshub.laws import paper_fits, predict
@@ -230,6 +231,15 @@ def run_quickstart(
 
     say("6/7 predicting alignment at 1e20 FLOPs")
     prediction = predict(1e20, catalog=catalog, n_bootstrap=plan.n_bootstrap).to_dict()
+    for key, label in (("neural", "neural alignment"), ("behavior", "behavioural alignment")):
+        value = prediction.get(key) or {}
+        lo, hi = value.get("ci") or (None, None)
+        band = f"  95% CI [{format_number(lo)}, {format_number(hi)}]" if lo is not None else ""
+        say(f"    {label:<22} {format_number(value.get('score'))}{band}")
+    say(f"    compute-optimal N*     {format_number(prediction.get('n_params_opt'))} parameters")
+    say(
+        f"    compute-optimal D*     {format_number(prediction.get('n_samples_seen_opt'))} samples seen"
+    )
     steps["predict"] = "done"
 
     say(f"7/7 writing {plan.report}")

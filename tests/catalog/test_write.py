@@ -298,3 +298,13 @@ def test_a_fit_keeps_its_multi_line_sql_but_not_other_control_characters() -> No
         FitRecord.from_dict({**fit.to_dict(), "query": "SELECT 1\x00"})
     with pytest.raises(RecordError, match="control characters"):
         _model(model_id="a\nb")
+
+
+def test_a_record_without_data_size_or_seed_keeps_the_stored_ones(vvshub_home: Path) -> None:
+    add_models([_model(seed=3)])
+    # what a scorer knows of a model it pulled: its id and architecture
+    add_models([ModelRecord(model_id=_model().model_id, arch="resnet18_w0.25")])
+    add_models([ModelRecord(model_id="new_model", arch="alexnet")])
+    with open_catalog(vvshub_home / "catalog.duckdb") as cat:
+        rows = cat.fetchall("SELECT model_id, samples_per_class, seed FROM models ORDER BY 1")
+    assert rows == [("new_model", 0, 0), (_model().model_id, 10, 3)]

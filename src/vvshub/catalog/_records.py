@@ -222,14 +222,16 @@ class ModelRecord(_Record):
     """One model: the columns of ``models`` (the model half of the ``scores`` view).
 
     A ``None`` field keeps the value already stored, so a partial record (a hub push
-    that knows only the repo) never erases what a training run wrote.
+    that knows only the repo, a scorer that knows only the architecture) never erases what
+    a training run wrote. A new model without ``samples_per_class`` or ``seed`` gets 0 (the
+    full data set, seed 0), as the ``models`` table needs both.
     """
 
     kind: ClassVar[str] = "model"
     model_id: str
     arch: str
-    samples_per_class: int = 0
-    seed: int = 0
+    samples_per_class: int | None = None
+    seed: int | None = None
     short_id: str | None = None
     arch_family: str | None = None
     dataset: str | None = None

@@ -117,7 +117,7 @@ _FIT_COLUMNS = (
 )  # fmt: skip
 
 # Flags and keys are always written; other columns keep the stored value when the record's is NULL.
-_ALWAYS = {"model_id", "epoch", "arch", "samples_per_class", "seed", "source", "is_benchmarked"}
+_ALWAYS = {"model_id", "epoch", "arch", "source", "is_benchmarked"}
 _ALWAYS |= {"is_pretrained", "is_random", "is_ssl", "is_adv", "is_ablation", "is_open_clip"}
 
 
@@ -155,6 +155,8 @@ def _insert(
 _UPSERT_MODEL = _insert(
     "models", _MODEL_COLUMNS, ("model_id",), merge=True, stamp="updated_at", created="added_at"
 )
+#: Whether a model row exists (a new row needs its NOT NULL samples_per_class and seed).
+_MODEL_EXISTS = "SELECT count(*) FROM models WHERE model_id = ?"
 _UPSERT_CHECKPOINT = _insert(
     "checkpoints", _CHECKPOINT_COLUMNS, ("model_id", "epoch"), merge=True, stamp="recorded_at"
 )
@@ -272,7 +274,12 @@ def apply_records(cat: Catalog, records: Iterable[Record]) -> dict[str, int]:
     for kind in order:
         for r in (x for x in batch if isinstance(x, kind)):
             if isinstance(r, ModelRecord):
-                cat.execute(_UPSERT_MODEL, [*_row(r, _MODEL_COLUMNS), now, now])
+                values = _row(r, _MODEL_COLUMNS)
+                if not cat.fetchall(_MODEL_EXISTS, [r.model_id])[0][0]:
+                    for col in ("samples_per_class", "seed"):  # 0 = full data / seed 0
+                        i = _MODEL_COLUMNS.index(col)
+                        values[i] = 0 if values[i] is None else values[i]
+                cat.execute(_UPSERT_MODEL, [*values, now, now])
                 bump("models")
             elif isinstance(r, BenchmarkRecord):
                 cat.execute(_UPSERT_BENCHMARK, _row(r, _BENCHMARK_COLUMNS))

@@ -67,7 +67,7 @@ def grid_candidates(
 
     Example:
         >>> grid_candidates(archs=("resnet18",), datasets=("imagenet",),
-        ...                 samples_per_class=(0,)).total_flops.iloc[0]
+        ...                 samples_per_class=(0,)).total_flops.iloc[0].item()
         1.4040439770537984e+18
     """
     import pandas as pd

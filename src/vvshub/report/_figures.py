@@ -61,7 +61,8 @@ def plot_trained(
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
     for w, rows in _by_width(trained):
         kw = dict(color=color(w), marker="o", label=f"width ×{w:g}")
-        axes[0].plot(rows["samples_per_class"], rows["acc"], **kw)
+        subset = rows[rows["samples_per_class"] > 0]  # 0 means the full set: no place on a log axis
+        axes[0].plot(subset["samples_per_class"], subset["acc"], **kw)
         axes[1].plot(rows["total_flops"], rows["acc"], **kw)
     axes[0].set_xlabel("images per class")
     axes[1].set_xlabel("training compute C (FLOPs)")

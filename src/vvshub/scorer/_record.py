@@ -37,6 +37,16 @@ def _model_record(resolved: ResolvedModel):
     from vvshub.catalog import ModelRecord
 
     counts: dict[str, Any] = {}
+    if resolved.weights not in ("random", "pretrained", "given"):
+        # a hub model: the trainer or the hub recorded its counts (of the 1000-class model, by
+        # the study's convention); counting the pulled module would overwrite them
+        return ModelRecord(
+            model_id=resolved.model_id,
+            arch=resolved.arch,
+            arch_family=resolved.arch_family,
+            is_pretrained=resolved.is_pretrained,
+            is_random=resolved.is_random,
+        )
     try:
         from vvshub.zoo import CONVENTION, count
 

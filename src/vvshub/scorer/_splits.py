@@ -48,7 +48,7 @@ def shuffle_split(
 
     Example:
         >>> train, test = shuffle_split(4, n_splits=1)[0]
-        >>> sorted([*train, *test])
+        >>> sorted([*train.tolist(), *test.tolist()])
         [0, 1, 2, 3]
     """
     n_train, n_test = _sizes(n, train_size, None)
