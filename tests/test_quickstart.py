@@ -43,7 +43,7 @@ def test_the_loop_runs_once_then_skips(reference_dir: Path, tmp_path: Path) -> N
         dataset=str(tiny),
         reference=str(reference_dir),
         widths=(0.25,),
-        samples_per_class=(2, 4, 6),
+        samples_per_class=(2, 3, 4, 6),  # a saturating law needs four models
         epochs=1,
         batch_size=8,
         val_samples_per_class=2,
@@ -55,6 +55,7 @@ def test_the_loop_runs_once_then_skips(reference_dir: Path, tmp_path: Path) -> N
     first = run_quickstart(plan, say=lines.append)
     assert first.trained == (
         "resnet18_w0.25_d2_cifar10",
+        "resnet18_w0.25_d3_cifar10",
         "resnet18_w0.25_d4_cifar10",
         "resnet18_w0.25_d6_cifar10",
     )
@@ -73,7 +74,7 @@ def test_the_loop_runs_once_then_skips(reference_dir: Path, tmp_path: Path) -> N
     # the scores join the trained models' rows: one row per model, whatever spelling scored it
     assert rows["short_id"].tolist() == sorted(first.trained) and set(rows["n"]) == {5}
     assert rows["repo"].tolist() == [f"vvshub/{m}" for m in sorted(first.trained)]
-    assert len(models) == 3
+    assert len(models) == 4
 
     second = run_quickstart(plan, say=lines.append)
     assert second.steps["import"] == "skipped" and second.steps["score"] == "skipped"

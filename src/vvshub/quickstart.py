@@ -225,7 +225,10 @@ def run_quickstart(
     say("5/7 fitting the mini zoo's law and the paper's laws")
     law = mini_zoo_law(catalog=catalog, n_bootstrap=plan.n_bootstrap)
     if law is None:
-        raise VvsHubError("the mini zoo has fewer than three scored models; rerun the quickstart")
+        raise VvsHubError(
+            "the mini zoo's law needs at least four trained and scored models; train more "
+            "data sizes or widths (QuickstartPlan), then rerun the quickstart"
+        )
     paper_fits(catalog=catalog, n_bootstrap=plan.n_bootstrap)
     steps["laws"] = "done"
 

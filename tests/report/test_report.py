@@ -21,7 +21,7 @@ def test_mini_zoo_law_is_fitted_from_the_catalog_and_stored(zoo_catalog: Path) -
     assert again.reused
 
 
-def test_mini_zoo_law_needs_three_scored_models(reference_catalog: Path) -> None:
+def test_mini_zoo_law_needs_four_scored_models(reference_catalog: Path) -> None:
     assert mini_zoo_law(catalog=reference_catalog) is None
 
 

@@ -35,7 +35,7 @@ header h1 { margin: 0 0 .3rem; font-size: 1.5rem; }
 header p { margin: 0; opacity: .85; }
 main { max-width: 1100px; margin: 0 auto; padding: 1rem 2rem 3rem; }
 h2 { border-bottom: 2px solid #e3e7ee; padding-bottom: .3rem; margin-top: 2.2rem; }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: 13px; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: 13px; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border-bottom: 1px solid #e3e7ee; padding: .25rem .6rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f4f6f9; }

@@ -15,6 +15,8 @@ __all__ = ["mini_zoo_law"]
 
 #: The paper's scale for samples seen (D/1e4), so the mini zoo's law reads like Fig. 3a's.
 _D_SCALE = 1e4
+#: A saturating power law has three parameters: it needs more rows than that.
+_MIN_MODELS = 4
 
 
 def mini_zoo_law(*, catalog: str | Path | None = None, n_bootstrap: int = 1000) -> SqlFit | None:
@@ -23,7 +25,8 @@ def mini_zoo_law(*, catalog: str | Path | None = None, n_bootstrap: int = 1000) 
     The fit is stored in the catalog's ``fits`` table (and reused) like any other.
 
     Returns:
-        The fit, or ``None`` when fewer than three trained models have been scored.
+        The fit, or ``None`` when fewer than four trained models have been scored (a
+        saturating power law has three parameters).
 
     Example:
         >>> law = mini_zoo_law()  # doctest: +SKIP
@@ -37,8 +40,8 @@ def mini_zoo_law(*, catalog: str | Path | None = None, n_bootstrap: int = 1000) 
         if "training_runs" not in cat.tables():
             return None
         n = len(cat.query(TRAINED_SAMPLES_NEURAL))
-    if n < 3:
-        log.info("mini zoo law skipped: %d scored trained model(s), need 3", n)
+    if n < _MIN_MODELS:
+        log.info("mini zoo law skipped: %d scored trained model(s), need %d", n, _MIN_MODELS)
         return None
     try:
         return fit_sql(
