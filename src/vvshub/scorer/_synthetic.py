@@ -57,16 +57,12 @@ class Suite:
 
 
 def cifar10_zip() -> Path:
-    """The CIFAR-10 JPEG zip: ``$VVSHUB_CIFAR10_ZIP``, else ``<repo>/../shared/data/cifar10``,
-    else ``/work/shared/data/cifar10``."""
+    """The CIFAR-10 JPEG zip: ``$VVSHUB_CIFAR10_ZIP``, else ``../shared/data/cifar10`` beside the
+    checkout this module was installed from (editable installs)."""
     env = os.environ.get(CIFAR_ENV)
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parents[3]
-    for root in (repo.parent / "shared", Path("/work/shared")):
-        path = root / "data" / "cifar10" / "cifar10_jpg.zip"
-        if path.exists():
-            return path
     return repo.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.zip"
 
 
