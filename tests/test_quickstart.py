@@ -80,3 +80,21 @@ def test_the_loop_runs_once_then_skips(reference_dir: Path, tmp_path: Path) -> N
     assert second.steps["import"] == "skipped" and second.steps["score"] == "skipped"
     assert second.scored == () and second.trained == first.trained
     assert second.seconds < first.seconds / 2
+
+
+def test_cifar10_comes_from_one_setting(monkeypatch, tmp_path: Path) -> None:
+    from vvshub.constants import cifar10_zip
+    from vvshub.errors import DatasetNotFoundError
+    from vvshub.quickstart import default_dataset
+    from vvshub.scorer._synthetic import cifar10_zip as suite_zip
+
+    monkeypatch.setenv("VVSHUB_CIFAR10_ZIP", str(tmp_path / "missing.zip"))
+    assert cifar10_zip() == suite_zip() == tmp_path / "missing.zip"
+    with pytest.raises(
+        DatasetNotFoundError, match="no CIFAR-10 zip at .*missing.zip; pass --dataset"
+    ):
+        default_dataset()
+    (tmp_path / "missing.zip").write_bytes(b"")
+    assert default_dataset() == tmp_path / "missing.zip"
+    monkeypatch.delenv("VVSHUB_CIFAR10_ZIP")
+    assert cifar10_zip() == REPO.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.zip"

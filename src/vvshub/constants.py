@@ -59,3 +59,20 @@ def progress_enabled() -> bool:
 def offline_enabled() -> bool:
     """Whether remote catalogs must come from the cache alone (``VVSHUB_OFFLINE=1``)."""
     return os.environ.get(OFFLINE_ENV, "") not in ("", "0", "false")
+
+
+#: CIFAR-10 as JPEG class folders in a zip (the mini zoo's data, the synthetic suite's stimuli).
+CIFAR10_ENV = "VVSHUB_CIFAR10_ZIP"
+
+
+def cifar10_zip() -> Path:
+    """CIFAR-10's zip: ``VVSHUB_CIFAR10_ZIP``, else ``../shared/data/cifar10/cifar10_jpg.zip``
+    beside the checkout vvshub is installed from (an editable install).
+
+    The path may not exist; callers say so with their own fix.
+    """
+    env = os.environ.get(CIFAR10_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.zip"

@@ -36,22 +36,17 @@ log = logging.getLogger(__name__)
 
 __all__ = ["PULL_ID", "QuickstartPlan", "QuickstartResult", "default_dataset", "run_quickstart"]
 
-#: Where CIFAR-10 (as JPEG class folders in a zip) is looked for, beside a checkout.
-CIFAR10_ENV = "VVSHUB_CIFAR10_ZIP"
-_CIFAR10_DEFAULT = Path("../shared/data/cifar10/cifar10_jpg.zip")
-
 
 def default_dataset() -> Path:
-    """CIFAR-10 for the mini zoo: ``VVSHUB_CIFAR10_ZIP``, else ``../shared/data/cifar10/cifar10_jpg.zip``.
+    """CIFAR-10 for the mini zoo (see :func:`vvshub.constants.cifar10_zip`).
 
     Raises:
-        DatasetNotFoundError: neither exists.
+        DatasetNotFoundError: it is not there.
     """
-    import os
-
+    from vvshub.constants import CIFAR10_ENV, cifar10_zip
     from vvshub.errors import DatasetNotFoundError
 
-    path = Path(os.environ.get(CIFAR10_ENV) or _CIFAR10_DEFAULT).expanduser()
+    path = cifar10_zip()
     if not path.is_file():
         raise DatasetNotFoundError(
             f"no CIFAR-10 zip at {path}; pass --dataset (a zip of train/<class>/*.jpg and "

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vvshub.constants import CIFAR10_ENV as CIFAR_ENV
+from vvshub.constants import cifar10_zip as constants_cifar10_zip
 from vvshub.errors import BenchmarkFileNotFoundError
 from vvshub.scorer._behavior import Trials, logistic_readout
 from vvshub.scorer._data import BehaviorBenchmark, NeuralBenchmark, StimulusSet
@@ -26,7 +28,7 @@ __all__ = ["SYNTHETIC_VERSION", "Suite", "cifar10_zip", "synthetic_suite"]
 
 #: Bumped whenever the simulation changes (recorded as the benchmarks' version).
 SYNTHETIC_VERSION = "synthetic-v1"
-CIFAR_ENV = "VVSHUB_CIFAR10_ZIP"
+
 _CLASSES = (
     "airplane",
     "automobile",
@@ -57,13 +59,9 @@ class Suite:
 
 
 def cifar10_zip() -> Path:
-    """The CIFAR-10 JPEG zip: ``$VVSHUB_CIFAR10_ZIP``, else ``../shared/data/cifar10`` beside the
-    checkout this module was installed from (editable installs)."""
-    env = os.environ.get(CIFAR_ENV)
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[3]
-    return repo.parent / "shared" / "data" / "cifar10" / "cifar10_jpg.zip"
+    """The CIFAR-10 JPEG zip the synthetic suite's stimuli come from (see
+    :func:`vvshub.constants.cifar10_zip`)."""
+    return constants_cifar10_zip()
 
 
 def _read_members(path: str, members: tuple[str, ...]) -> list[bytes]:
