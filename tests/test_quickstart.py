@@ -91,7 +91,7 @@ def test_cifar10_comes_from_one_setting(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("VVSHUB_CIFAR10_ZIP", str(tmp_path / "missing.zip"))
     assert cifar10_zip() == suite_zip() == tmp_path / "missing.zip"
     with pytest.raises(
-        DatasetNotFoundError, match="no CIFAR-10 zip at .*missing.zip; pass --dataset"
+        DatasetNotFoundError, match=r"no CIFAR-10 zip at .*missing\.zip; pass --dataset"
     ):
         default_dataset()
     (tmp_path / "missing.zip").write_bytes(b"")
