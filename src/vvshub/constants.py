@@ -28,6 +28,8 @@ DEBUG_ENV = "VVSHUB_DEBUG"
 NO_PROGRESS_ENV = "VVSHUB_NO_PROGRESS"
 #: Set to 1 to open remote catalogs from the local cache only, without the network.
 OFFLINE_ENV = "VVSHUB_OFFLINE"
+#: Threads that solve a law's bootstrap resamples (default: the usable cores, at most 8).
+THREADS_ENV = "VVSHUB_THREADS"
 
 
 def vvshub_home() -> Path:
@@ -63,6 +65,25 @@ def offline_enabled() -> bool:
 
 #: CIFAR-10 as JPEG class folders in a zip (the mini zoo's data, the synthetic suite's stimuli).
 CIFAR10_ENV = "VVSHUB_CIFAR10_ZIP"
+
+
+def fit_threads() -> int:
+    """Threads for a law's bootstrap: ``VVSHUB_THREADS``, else the usable cores (at most 8).
+
+    Raises:
+        SettingError: ``VVSHUB_THREADS`` is not a positive integer.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, min(8, cores or 1))
+    if not raw.isdigit() or int(raw) < 1:
+        from vvshub.errors import SettingError
+
+        raise SettingError(
+            f"{THREADS_ENV}={raw!r} is not a positive integer; unset it or use e.g. 2"
+        )
+    return int(raw)
 
 
 def cifar10_zip() -> Path:

@@ -39,6 +39,7 @@ __all__ = [
     "RepoIdError",
     "ResumeError",
     "SchemaVersionError",
+    "SettingError",
     "StimulusDecodeError",
     "SubsetError",
     "SuggestError",
@@ -440,3 +441,7 @@ class WeightsUnavailableError(VvsHubError, OSError):
 class SuggestError(VvsHubError, ValueError):
     """``laws suggest`` cannot plan: a budget below every candidate, a target outside the
     law's variables, candidates without cost or inputs."""
+
+
+class SettingError(VvsHubError, ValueError):
+    """An environment setting (``VVSHUB_*``) with a value vvshub cannot use."""

@@ -305,3 +305,28 @@ def test_long_bootstrap_prints_progress_lines_off_a_terminal(capsys, monkeypatch
 def test_a_huge_bootstrap_is_refused_with_the_limit():
     with pytest.raises(FitDataError, match="100,000"):
         fit_law("power", np.geomspace(1, 10, 10), np.linspace(0.1, 0.5, 10), n_bootstrap=10**9)
+
+
+# --- threads ------------------------------------------------------------------------------------
+
+
+def test_bootstrap_is_the_same_on_any_number_of_threads(monkeypatch):
+    """Blocks of resamples are solved on threads; the result does not depend on how many."""
+    rng = np.random.default_rng(5)
+    x = np.geomspace(1e14, 1e19, 50)
+    s = 1 - (0.45 + 0.5 * (x / X_SCALE) ** -0.15) * np.exp(0.01 * rng.standard_normal(50))
+    fits = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("VVSHUB_THREADS", threads)
+        fits.append(fit_law("power", x, s, scales=(X_SCALE,), n_bootstrap=300))
+    assert fits[0].bootstrap_lse_array().tobytes() == fits[1].bootstrap_lse_array().tobytes()
+    assert fits[0].bootstrap_objectives == fits[1].bootstrap_objectives
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_thread_setting_is_refused(monkeypatch, value):
+    from vvshub.errors import SettingError
+
+    monkeypatch.setenv("VVSHUB_THREADS", value)
+    with pytest.raises(SettingError, match="VVSHUB_THREADS"):
+        fit_law("power", np.geomspace(1e14, 1e18, 20), np.linspace(0.3, 0.5, 20), n_bootstrap=5)

@@ -24,11 +24,13 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from vvshub._progress import track
+from vvshub.constants import fit_threads
 from vvshub.errors import FitDataError
 from vvshub.laws._forms import Form
 from vvshub.laws._limit import PowerLimit, ShiftLimit
@@ -48,6 +50,8 @@ CHECK_RESAMPLES = 24
 CHECK_BUDGET = 300_000
 #: Floats one batch of problems may hold (Jacobians: problems × rows × parameters).
 BATCH_FLOATS = 4_000_000
+#: Resamples per block of warm-started fits (a block is one batch of problems).
+WARM_CHUNK = 125
 #: Seconds between progress lines when stderr is not a terminal.
 PROGRESS_EVERY_S = 10.0
 
@@ -204,7 +208,7 @@ class BootstrapResult:
     Attributes:
         theta: LSE parameters, shape ``(B, p)``.
         f: objectives, shape ``(B,)``.
-        n_failed: resamples that did not converge.
+        converged: whether each resample's optimum converged, shape ``(B,)``.
         limit: resamples whose optimum is the exponential limit, shape ``(B,)``.
         starts: ``grid`` (every resample from the whole grid), ``warm`` (checked against
             grid refits of a subset, which agreed), ``widened`` (the first check found lower
@@ -214,9 +218,14 @@ class BootstrapResult:
 
     theta: np.ndarray
     f: np.ndarray
-    n_failed: int
+    converged: np.ndarray
     limit: np.ndarray
     starts: str
+
+    @property
+    def n_failed(self) -> int:
+        """Resamples whose optimum did not converge."""
+        return int((~self.converged).sum())
 
 
 def _batch_rows(n: int, n_starts: int, p: int) -> int:
@@ -292,13 +301,17 @@ def bootstrap_fits(
         if attempt == "widened":
             break
         # the optima the checked resamples found mark basins other resamples fall into too:
-        # start every resample from them as well, then check a fresh subset
+        # start every resample from them as well (each start is solved on its own, so only
+        # the new ones run, and each resample keeps the better optimum), then check a fresh
+        # subset
+        found = check.theta[~check.limit]
         starts = Starts(
-            warm=np.vstack([starts.warm, check.theta[~check.limit]]),
-            grid=starts.grid,
-            limits=starts.limits,
+            warm=np.vstack([starts.warm, found]), grid=starts.grid, limits=starts.limits
         )
-        res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, False)
+        extra = Starts(warm=found, grid=starts.grid, limits=starts.limits)
+        res = _better(
+            res, _run(form, feats, log_l, extra, n_bootstrap, seed, delta, max_iter, False)
+        )
     logger.warning(
         "warm-started resamples missed a lower optimum on %d of %d checked; refitting all %d "
         "resamples from the whole grid",
@@ -311,32 +324,49 @@ def bootstrap_fits(
     return res
 
 
+def _better(a: BootstrapResult, b: BootstrapResult) -> BootstrapResult:
+    """Per resample, the lower optimum of two runs over the same resamples (``a`` on ties)."""
+    use = b.f < a.f
+
+    def pick(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.where(use.reshape(-1, *[1] * (x.ndim - 1)), y, x)
+
+    return BootstrapResult(
+        pick(a.theta, b.theta),
+        pick(a.f, b.f),
+        pick(a.converged, b.converged),
+        pick(a.limit, b.limit),
+        a.starts,
+    )
+
+
 def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, grid):
     n = len(log_l)
     n_starts = len(starts.grid) + len(starts.warm) if grid else len(starts.warm)
-    chunk = _batch_rows(n, n_starts, form.n_params) if grid else 250
+    chunk = _batch_rows(n, n_starts, form.n_params) if grid else WARM_CHUNK
     theta = np.empty((n_bootstrap, form.n_params))
     f = np.empty(n_bootstrap)
     lim = np.zeros(n_bootstrap, dtype=bool)
-    n_failed = 0
-    blocks = iter_resample_counts(n, n_bootstrap, seed, chunk)
-    total = -(-n_bootstrap // chunk)
+    conv = np.zeros(n_bootstrap, dtype=bool)
+    blocks = list(iter_resample_counts(n, n_bootstrap, seed, chunk))
     label = "bootstrap (whole grid)" if grid else "bootstrap"
-    for lo, counts in _progress(blocks, label, total, n_bootstrap, chunk):
+
+    def solve(block: tuple[int, np.ndarray]) -> tuple[int, Solution]:
+        lo, counts = block
         sol = solve_rows(
-            form,
-            feats,
-            log_l,
-            counts,
-            delta,
-            starts=starts,
-            grid=grid,
-            max_iter=max_iter,
+            form, feats, log_l, counts, delta, starts=starts, grid=grid, max_iter=max_iter
         )
-        hi = lo + len(counts)
-        theta[lo:hi], f[lo:hi], lim[lo:hi] = sol.theta, sol.f, sol.limit
-        n_failed += int((~sol.converged).sum())
-    return BootstrapResult(theta, f, n_failed, lim, "grid" if grid else "warm")
+        return lo, sol
+
+    # blocks are independent and numpy releases the GIL in its array loops, so threads
+    # keep every core busy; results are placed by index, so they do not depend on timing
+    with ThreadPoolExecutor(max_workers=fit_threads()) as pool:
+        solved = pool.map(solve, blocks)
+        for lo, sol in _progress(solved, label, len(blocks), n_bootstrap, chunk):
+            hi = lo + len(sol.f)
+            theta[lo:hi], f[lo:hi], lim[lo:hi] = sol.theta, sol.f, sol.limit
+            conv[lo:hi] = sol.converged
+    return BootstrapResult(theta, f, conv, lim, "grid" if grid else "warm")
 
 
 def _progress(blocks, label: str, total: int, n_bootstrap: int, chunk: int):

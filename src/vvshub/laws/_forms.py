@@ -169,7 +169,7 @@ class Form:
         if self.name == "power":
             e, a, alpha = (theta[:, i : i + 1] for i in range(3))
             z1 = a - alpha * feats
-            lse, s1 = _lse2(z1, e)
+            lse, s1 = _lse2(z1, e, weight=jac)
             if not jac:
                 return lse, None
             J = np.empty((*z1.shape, 3))
@@ -184,7 +184,7 @@ class Form:
             shift = np.power(10.0, lam)
             v = np.log(feats + shift)
             z1 = a - alpha * v
-            lse, s1 = _lse2(z1, e)
+            lse, s1 = _lse2(z1, e, weight=jac)
             if not jac:
                 return lse, None
             t = shift / (feats + shift)
@@ -231,12 +231,18 @@ def _add_linear_term(out: np.ndarray, cs: np.ndarray, idx: tuple[int, ...], grad
                 out[:, ib, ia] += val
 
 
-def _lse2(z1: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``log(exp(z1) + exp(e))`` and the softmax weight of ``z1``, stably."""
+def _lse2(z1: np.ndarray, e: np.ndarray, *, weight: bool = True):
+    """``log(exp(z1) + exp(e))`` and (with ``weight``) the softmax weight of ``z1``, stably.
+
+    ``log(1 + exp(d)) = max(d, 0) + log1p(exp(-|d|))`` cannot overflow; the weight is
+    ``sigmoid(d)``, ``None`` without ``weight`` (an objective alone does not need it).
+    """
     d = z1 - e
-    # log(1 + exp(d)) without overflow; s1 = sigmoid(d)
-    lse = e + np.logaddexp(0.0, d)
-    s1 = 0.5 * (1.0 + np.tanh(0.5 * d))
+    lse = e + np.maximum(d, 0.0) + np.log1p(np.exp(-np.abs(d)))
+    if not weight:
+        return lse, None
+    with np.errstate(over="ignore"):  # exp(-d) = inf for very negative d: weight 0
+        s1 = 1.0 / (1.0 + np.exp(-d))
     return lse, s1
 
 

@@ -163,6 +163,28 @@ class Problem:
                 state, wrow, max_iter=max_iter, ftol=ftol, xtol=xtol, newton=newton
             )
 
+    def _model(
+        self, th: np.ndarray, wrows: np.ndarray, newton: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gradient, model Hessian and damping scale of problems at points ``th``."""
+        delta = self.delta
+        w = self.weights[wrows]
+        r, J, parts = self.form.residuals_parts(th, self.feats, self.log_l)
+        absr = np.abs(r)
+        psi = np.clip(r, -delta, delta) * w
+        omega = w * np.minimum(1.0, delta / np.maximum(absr, 1e-300))
+        g = np.einsum("kn,knp->kp", psi, J)
+        Jt = J.transpose(0, 2, 1)
+        H = np.matmul(Jt * omega[:, None, :], J)
+        diag = np.einsum("kpp->kp", H).copy()
+        if newton:
+            inside = w * (absr <= delta)
+            H = np.matmul(Jt * inside[:, None, :], J) + self.form.curvature(
+                self.feats, J, parts, psi
+            )
+        scale = diag + 1e-12 * diag.max(axis=1, keepdims=True) + 1e-300
+        return g, H, scale
+
     def _iterate(
         self,
         state: SolverState,
@@ -179,29 +201,26 @@ class Problem:
         conv = state.converged.copy()
         n_iter = state.n_iter.copy()
         small = np.zeros(len(f), dtype=int)
-        delta = self.delta
-        p = theta.shape[1]
+        k_all, p = theta.shape
         eye = np.eye(p)
+        # the model (gradient, Hessian, damping scale) at each problem's current point; a
+        # rejected step leaves the point unchanged, so its model is reused, not recomputed
+        g_all = np.zeros((k_all, p))
+        h_all = np.zeros((k_all, p, p))
+        scale_all = np.zeros((k_all, p))
+        fresh = np.zeros(k_all, dtype=bool)
         for _ in range(max_iter):
             act = np.flatnonzero(~conv)
             if act.size == 0:
                 break
-            th = theta[act]
-            w = self.weights[wrow[act]]
-            r, J, parts = self.form.residuals_parts(th, self.feats, self.log_l)
-            absr = np.abs(r)
-            psi = np.clip(r, -delta, delta) * w
-            omega = w * np.minimum(1.0, delta / np.maximum(absr, 1e-300))
-            g = np.einsum("kn,knp->kp", psi, J)
-            Jt = J.transpose(0, 2, 1)
-            H = np.matmul(Jt * omega[:, None, :], J)
-            diag = np.einsum("kpp->kp", H).copy()
-            if newton:
-                inside = w * (absr <= delta)
-                H = np.matmul(Jt * inside[:, None, :], J) + self.form.curvature(
-                    self.feats, J, parts, psi
+            stale = act[~fresh[act]]
+            if stale.size:
+                g_all[stale], h_all[stale], scale_all[stale] = self._model(
+                    theta[stale], wrow[stale], newton
                 )
-            scale = diag + 1e-12 * diag.max(axis=1, keepdims=True) + 1e-300
+                fresh[stale] = True
+            th = theta[act]
+            g, H, scale = g_all[act], h_all[act], scale_all[act]
             m = mu[act]
             A = H + (m[:, None] * scale)[:, :, None] * eye
             try:
@@ -218,6 +237,7 @@ class Problem:
             acc = act[ok]
             theta[acc] = cand[ok]
             f[acc] = f_new[ok]
+            fresh[acc] = False
             mu[acc] = np.maximum(mu[acc] / 3.0, _MU_MIN)
             small[acc] = np.where(gain[ok] < ftol, small[acc] + 1, 0)
             # rejected
