@@ -40,7 +40,10 @@ def _png(base: np.ndarray, rng: np.random.Generator) -> bytes:
 def _write_stimuli(root: Path, spec, ids, objects, blobs) -> dict[str, Path]:
     import pandas as pd
 
-    paths = {"csv": root / spec.csv_sha1 / spec.csv_name, "zip": root / spec.zip_sha1 / spec.zip_name}
+    paths = {
+        "csv": root / spec.csv_sha1 / spec.csv_name,
+        "zip": root / spec.zip_sha1 / spec.zip_name,
+    }
     for p in paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
     # the objectome sets' columns: image_id (no stimulus_id), the object twice, the file name
@@ -318,8 +321,8 @@ def _set(coord: str, value: str, at: int = 3):
 
 def _wrong_choice(da):
     values = da.values.astype(object)
-    values[3] = next(o for o in ("obj_0", "obj_1", "obj_2") if o not in (
-        da.sample_obj.values[3], da.dist_obj.values[3]))  # fmt: skip
+    offered = (da.sample_obj.values[3], da.dist_obj.values[3])
+    values[3] = next(o for o in ("obj_0", "obj_1", "obj_2") if o not in offered)
     return da.copy(data=values)
 
 
@@ -377,14 +380,10 @@ def test_readout_labels_must_cover_the_objects(tmp_path):
     table[table.image_label != "obj_2"].to_csv(w["fit_csv"], index=False)
     with pytest.raises(BenchmarkDataError, match=r"object 'obj_2' .* has trials but no readout"):
         _suite(root)
-    table.assign(image_label=["obj_7"] + list(table.image_label[1:])).to_csv(
-        w["fit_csv"], index=False
-    )
+    table.assign(image_label=["obj_7", *table.image_label[1:]]).to_csv(w["fit_csv"], index=False)
     with pytest.raises(BenchmarkDataError, match=r"readout label 'obj_7' is not one of"):
         _suite(root)
-    table.assign(image_label=[np.nan] + list(table.image_label[1:])).to_csv(
-        w["fit_csv"], index=False
-    )
+    table.assign(image_label=[np.nan, *table.image_label[1:]]).to_csv(w["fit_csv"], index=False)
     with pytest.raises(BenchmarkDataError, match=r"1 image\(s\) have no 'image_label'"):
         _suite(root)
     table.drop(columns="image_label").to_csv(w["fit_csv"], index=False)
@@ -410,7 +409,11 @@ def test_undecodable_test_image_names_the_stimulus(tmp_path, tiny_net):
 
 
 def _oracle_python() -> Path:
-    path = Path(ORACLE_PYTHON) if ORACLE_PYTHON else Path(__file__).resolve().parents[2] / ".oracle-venv/bin/python"
+    path = (
+        Path(ORACLE_PYTHON)
+        if ORACLE_PYTHON
+        else Path(__file__).resolve().parents[2] / ".oracle-venv/bin/python"
+    )
     if not path.exists():
         if os.environ.get("MAKELEVEL"):  # under make the oracle env is a prerequisite
             pytest.fail(f"oracle python {path} missing although make should have built it")

@@ -142,12 +142,12 @@ def main(access, npz, nc, test_csv, test_zip, fit_csv, fit_zip) -> None:
     raw = score.attrs["raw"]
     image_ids, first = np.unique(assembly["stimulus_id"].values, return_index=True)
     out = {
-        "n_trials": int(len(assembly)),
+        "n_trials": len(assembly),
         "stimulus_ids": [str(s) for s in image_ids],
         "images_in_stimulus_set": bool(set(image_ids) <= set(test_stimuli["stimulus_id"])),
         "objects": sorted({str(c) for c in np.asarray(assembly.values)}),
         "truth": [str(t) for t in assembly["truth"].values[first]],
-        "n_fitting": int(len(fitting)),
+        "n_fitting": len(fitting),
         "fitting_labels": [str(x) for x in fitting["image_label"].values],
         "score": float(score.values),
         "error": float(score.attrs["error"].values),
