@@ -76,9 +76,9 @@ def write_brainio_behavior(
 
     ``access="private"``: ``assy_dicarlo_Rajalingham2018_private.nc`` on the
     ``objectome.private`` images, readout on ``objectome.public``; ``"public"``: the
-    public assembly, whose images are the readout's own (``test_per_object`` unused). With ``model``, the trials are
-    drawn from ``model``'s readout probabilities (so its i2n should reach the ceiling);
-    otherwise from a random ground truth.
+    public assembly, whose trials are on every readout image (``test_per_object`` unused).
+    With ``model``, the trials are drawn from ``model``'s readout probabilities (so its i2n
+    pattern is the trials'); otherwise from a random ground truth.
 
     Returns:
         paths (``nc``, ``test_csv``, ``test_zip``, ``fit_csv``, ``fit_zip``) and the arrays

@@ -407,13 +407,14 @@ def _trial_labels(values: np.ndarray, path: Path, what: str) -> np.ndarray:
     if values.dtype.kind == "f":
         missing = np.isnan(values)
     else:
-        missing = np.array([v is None or str(v) in ("", "nan", "NaN") for v in values.tolist()])
+        values = values.astype(str)  # fixed-width text: sorting 10^5 ids is then fast
+        missing = np.isin(values, ["", "nan", "NaN", "None"])
     if missing.any():
         raise BenchmarkDataError(
             f"{str(path)!r}: {int(missing.sum())} of {len(values)} trials have no {what} (NaN or "
             f"empty), the first is trial {int(np.flatnonzero(missing)[0])}; drop those trials first"
         )
-    return np.array([str(v) for v in values.tolist()], dtype=object)
+    return values.astype(str)
 
 
 def _trial_coord(da, path: Path, names: tuple[str, ...], what: str) -> np.ndarray:
@@ -467,7 +468,7 @@ def load_behavior(spec: BrainioBehavior, *, folder: str | Path | None = None) ->
         if len(differ):
             t = int(differ[0])
             raise BenchmarkDataError(
-                f"{str(path)!r}: trial {t} has sample_obj {sample[t]!r} but truth "
+                f"{str(path)!r}: trial {t} has sample_obj {str(sample[t])!r} but truth "
                 f"{str(truth_coord[t])!r} ({len(differ)} such trials)"
             )
     dist = _trial_coord(da, path, ("dist_obj",), "the distractor")
@@ -475,21 +476,21 @@ def load_behavior(spec: BrainioBehavior, *, folder: str | Path | None = None) ->
     if len(bad):
         t = int(bad[0])
         raise BenchmarkDataError(
-            f"{str(path)!r}: trial {t} chose {choice[t]!r}, which was neither its sample "
-            f"{sample[t]!r} nor its distractor {dist[t]!r} ({len(bad)} such trials)"
+            f"{str(path)!r}: trial {t} chose {str(choice[t])!r}, which was neither its sample "
+            f"{str(sample[t])!r} nor its distractor {str(dist[t])!r} ({len(bad)} such trials)"
         )
-    objects = tuple(sorted(set(sample) | set(dist) | set(choice)))
-    lookup = {o: i for i, o in enumerate(objects)}
+    names = np.unique(np.concatenate([sample, dist, choice]))  # sorted, as Brain-Score's choices
+    objects = tuple(str(o) for o in names)
     unique, stimulus = np.unique(ids, return_inverse=True)  # Brain-Score's stimulus_id order
     truth = np.full(len(unique), -1)
-    sample_idx = np.array([lookup[o] for o in sample])
+    sample_idx = np.searchsorted(names, sample)
     truth[stimulus] = sample_idx
     clash = np.flatnonzero(truth[stimulus] != sample_idx)
     if len(clash):
         t = int(clash[0])
         raise BenchmarkDataError(
-            f"{str(path)!r}: image {ids[t]!r} is shown as {sample[t]!r} in trial {t} and as "
-            f"{objects[truth[stimulus[t]]]!r} elsewhere; each image shows one object"
+            f"{str(path)!r}: image {str(ids[t])!r} is shown as {str(sample[t])!r} in trial {t} "
+            f"and as {objects[truth[stimulus[t]]]!r} elsewhere; each image shows one object"
         )
     test = _load_stimuli(root, spec.stimuli, [str(u) for u in unique], spec.stimuli.identifier)
     test = StimulusSet(
@@ -519,8 +520,8 @@ def load_behavior(spec: BrainioBehavior, *, folder: str | Path | None = None) ->
         trials=Trials(
             stimulus=stimulus,
             truth=sample_idx,
-            distractor=np.array([lookup[o] for o in dist]),
-            choice=np.array([lookup[o] for o in choice]),
+            distractor=np.searchsorted(names, dist),
+            choice=np.searchsorted(names, choice),
         ),
         synthetic=_is_synthetic(da),
     )

@@ -8,7 +8,8 @@ benchmark is Brain-Score's own ``Rajalingham2018-i2n`` class (or its public vari
 those data in place of S3's, and the candidate is Brain-Score's ``ProbabilitiesMapping``
 classifier on the features given. Prints one JSON line.
 
-Usage: ``python run_brainscore_behavior.py ACCESS FEATURES.npz NC TEST_CSV TEST_ZIP FIT_CSV FIT_ZIP``.
+Usage: ``python run_brainscore_behavior.py ACCESS FEATURES.npz NC TEST_CSV TEST_ZIP FIT_CSV
+FIT_ZIP`` (ACCESS: ``private`` or ``public``).
 """
 
 from __future__ import annotations
