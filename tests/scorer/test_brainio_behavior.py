@@ -227,10 +227,13 @@ def test_reads_trials_images_and_labels_from_the_files(tmp_path):
     assert 0.3 < ceiling <= 1  # the trials were drawn from one ground truth
 
 
-def test_public_assembly_when_the_study_one_is_absent(tmp_path):
+def test_public_assembly_when_the_study_one_is_absent(tmp_path, monkeypatch):
+    from vvshub.scorer._brainio import brainio_suite
+
     root = tmp_path / "brainio"
     write_brainio_behavior(root, access="public", n_objects=3, fit_per_object=3)
-    bench = _suite(root).benchmarks["behavior"]
+    monkeypatch.setenv("BRAINIO_HOME", str(root))
+    bench = brainio_suite(regions=("behavior",)).benchmarks["behavior"]  # DIR from $BRAINIO_HOME
     assert bench.identifier == "Rajalingham2018public-i2n" and bench.version.startswith("local-")
     assert sorted(bench.test_stimuli.stimulus_ids) == sorted(bench.fit_stimuli.stimulus_ids)
     assert len(bench.trials) == 9 * 2 * 12
