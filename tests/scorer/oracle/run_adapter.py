@@ -265,6 +265,13 @@ def errors(out: dict) -> None:
         bm.start_task("label", "imagenet")
     except BrainScoreTaskError as exc:
         out["label_task_error"] = str(exc)
+    from vvshub.errors import BrainScoreError
+    from vvshub.scorer import score_brainscore_suite
+
+    try:  # a registered benchmark: this lean environment cannot load it (nor reach S3)
+        score_brainscore_suite(MODEL, benchmarks="IT", layers="IT=layer3.0", weights="random")
+    except BrainScoreError as exc:
+        out["load_error"] = str(exc)
     from brainscore_vision.model_interface import BrainModel
 
     out["is_brain_model"] = isinstance(bm, BrainModel)
