@@ -267,6 +267,7 @@ def test_adapter_errors_and_interface(adapter_run):
     assert "MajajHong2015public.IT-pls" in out["unknown_benchmark_error"]
     assert "'label'" in out["label_task_error"] and "probabilities" in out["label_task_error"]
     assert "MajajHong2015public.IT-pls" in out["load_error"] and "network" in out["load_error"]
+    assert "V4" in out["missing_layer_error"] and "--layers V4=LAYER" in out["missing_layer_error"]
     assert out["is_brain_model"] is True
     assert out["bs_install_dependencies"] == "no"
 

@@ -480,8 +480,10 @@ def brain_model(
             f"{resolved.label or resolved.model_id} --suite brainio` first",
             valid=candidate_layers(resolved.module),
         )
-    for value in mapping.values():
-        _check_layers(resolved.module, [value] if isinstance(value, str) else value)
+    # the layers asked for now; a stale committed layer of another region fails when recorded
+    for region, value in mapping.items():
+        if region in given or region in regions:
+            _check_layers(resolved.module, [value] if isinstance(value, str) else value)
     return cls(
         resolved,
         region_layer_map=mapping,
@@ -811,15 +813,6 @@ class BrainScoreSuiteResult:
         }
 
 
-def _suite_benchmarks(suite: str, benchmarks: Sequence[str] | str | None) -> list[str]:
-    ids = [b.strip() for b in suite.partition(":")[2].split(",") if b.strip()]
-    if ids:
-        return ids
-    from vvshub.scorer._api import _parse_regions
-
-    return [BRAINSCORE_BENCHMARKS[r] for r in _parse_regions(benchmarks)]
-
-
 def score_brainscore_suite(
     model_or_id: Any,
     *,
@@ -854,10 +847,15 @@ def score_brainscore_suite(
         raise BenchmarkNotFoundError(
             f"unknown suite {suite!r}; expected brainscore or brainscore:ID[,ID...]"
         )
-    ids = _suite_benchmarks(suite, benchmarks)
+    explicit = [b.strip() for b in suite.partition(":")[2].split(",") if b.strip()]
     bs = import_brainscore()
-    loaded = [_load_benchmark(bs, i) for i in ids]
-    regions = [r for r in (_region_of(b) for b in loaded) if r]
+    if explicit:  # their regions are known once loaded
+        loaded = [_load_benchmark(bs, i) for i in explicit]
+        regions = [r for r in (_region_of(b) for b in loaded) if r]
+    else:  # the layer map is checked before anything is downloaded
+        from vvshub.scorer._api import _parse_regions
+
+        regions = _parse_regions(benchmarks)
     candidate = brain_model(
         model_or_id,
         layers=layers,
@@ -871,6 +869,8 @@ def score_brainscore_suite(
         catalog=catalog,
         use_cache=use_cache,
     )
+    if not explicit:
+        loaded = [_load_benchmark(bs, BRAINSCORE_BENCHMARKS[r]) for r in regions]
     results = tuple(
         score_on_brainscore(candidate, b, record=record, catalog=catalog) for b in loaded
     )

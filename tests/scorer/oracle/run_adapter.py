@@ -272,6 +272,12 @@ def errors(out: dict) -> None:
         score_brainscore_suite(MODEL, benchmarks="IT", layers="IT=layer3.0", weights="random")
     except BrainScoreError as exc:
         out["load_error"] = str(exc)
+    from vvshub.errors import LayerNotFoundError
+
+    try:  # V4 has no layer: said before anything is loaded
+        score_brainscore_suite(MODEL, benchmarks="V4,IT", layers="IT=layer3.0", weights="random")
+    except LayerNotFoundError as exc:
+        out["missing_layer_error"] = str(exc)
     from brainscore_vision.model_interface import BrainModel
 
     out["is_brain_model"] = isinstance(bm, BrainModel)
