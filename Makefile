@@ -9,7 +9,7 @@ CIFAR10 ?= ../shared/data/cifar10/cifar10_jpg.zip
 # browser test). Installed when missing and apt-get is there (CI runs as root).
 SYSTEM_PACKAGES := git-lfs chromium chromium-driver
 
-.PHONY: install system quickstart test test-fast lint bench clean oracle
+.PHONY: install system quickstart test test-fast lint bench clean oracle oracle-adapter
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ quickstart: install system
 	$(BIN)/vvshub quickstart --dataset $(CIFAR10) \
 	  $$( [ -d $(REFERENCE) ] && echo --reference $(REFERENCE) )
 
-test: install system oracle
+test: install system oracle oracle-adapter
 	VVSHUB_ORACLE_PYTHON=$(CURDIR)/$(ORACLE_BIN)/python $(BIN)/python -m pytest -q
 
 # A separate lean environment with brainscore-vision 2.4.2, only for the scorer's oracle tests
@@ -58,7 +58,21 @@ $(ORACLE_STAMP):
 
 oracle: $(ORACLE_STAMP)
 
-test-fast: install system oracle
+# The same environment plus torch, timm and the few packages vvshub's brainscore adapter imports
+# (duckdb for the catalog, rich for progress), so a test can run Brain-Score's own benchmark
+# objects on a vvshub model (tests/scorer/test_brainscore_adapter.py; vvshub itself comes from
+# the checkout through PYTHONPATH). numpy<2 is repeated so pip keeps brainscore's pin. torch is
+# installed from pip's local copy; the stamp names the pins, so changing them rebuilds it.
+ADAPTER_PINS  := torch==2.14.1 torchvision==0.29.1 'timm>=1.0.31,<1.1' 'duckdb>=1.1,<3' 'rich>=13,<16'
+ADAPTER_STAMP := $(ORACLE_VENV)/.installed-adapter-torch2.14.1-tv0.29.1-timm1.0-duckdb-rich
+
+$(ADAPTER_STAMP): $(ORACLE_STAMP)
+	$(ORACLE_BIN)/pip install --quiet $(ADAPTER_PINS) 'numpy<2'
+	touch $@
+
+oracle-adapter: $(ADAPTER_STAMP)
+
+test-fast: install system oracle oracle-adapter
 	VVSHUB_ORACLE_PYTHON=$(CURDIR)/$(ORACLE_BIN)/python $(BIN)/python -m pytest -q -m "not slow"
 
 lint: install

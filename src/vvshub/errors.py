@@ -13,6 +13,9 @@ __all__ = [
     "BenchmarkDataError",
     "BenchmarkFileNotFoundError",
     "BenchmarkNotFoundError",
+    "BrainScoreError",
+    "BrainScoreNotInstalledError",
+    "BrainScoreTaskError",
     "CatalogError",
     "CatalogLockedError",
     "CatalogUnreachableError",
@@ -441,6 +444,23 @@ class WeightsUnavailableError(VvsHubError, OSError):
 class SuggestError(VvsHubError, ValueError):
     """``laws suggest`` cannot plan: a budget below every candidate, a target outside the
     law's variables, candidates without cost or inputs."""
+
+
+class BrainScoreError(VvsHubError, RuntimeError):
+    """brainscore-vision (the ``brainscore`` extra) could not do what was asked: a benchmark it
+    cannot load (unknown id, its data on S3 out of reach, a plugin dependency missing)."""
+
+
+class BrainScoreNotInstalledError(BrainScoreError, ImportError):
+    """The ``brainscore`` extra is not installed (brainscore-vision cannot be imported)."""
+
+    def __str__(self) -> str:
+        return self.args[0] if self.args else ""
+
+
+class BrainScoreTaskError(BrainScoreError, NotImplementedError):
+    """A Brain-Score benchmark asked the vvshub model for a task it does not perform
+    (it performs ``passive``, ``probabilities`` and neural recordings)."""
 
 
 class SettingError(VvsHubError, ValueError):

@@ -37,7 +37,9 @@ def score_cmd(
         str,
         typer.Option(
             help="synthetic (simulated responses: measures the pipeline, not the brain), "
-            "brainio (Brain-Score's files in $BRAINIO_HOME or ~/.brainio) or brainio:DIR."
+            "brainio (Brain-Score's files in $BRAINIO_HOME or ~/.brainio), brainio:DIR, or "
+            "brainscore[:ID,...] (Brain-Score's own benchmarks through brainscore-vision: the "
+            "brainscore extra, network for its S3 data)."
         ),
     ] = "synthetic",
     weights: Annotated[
@@ -61,7 +63,11 @@ def score_cmd(
     ] = "same",
     layers: Annotated[
         str | None,
-        typer.Option(help="Comma-separated candidate layers (default: the model's blocks)."),
+        typer.Option(
+            help="Comma-separated candidate layers (default: the model's blocks); with "
+            "--suite brainscore a region -> layer map, IT=layer3.1,V4=layer2.1 (default: the "
+            "layers a prior vvshub score committed)."
+        ),
     ] = None,
     device: Annotated[
         str | None, typer.Option(help="cuda or cpu (default: CUDA when present).")
@@ -92,6 +98,29 @@ def score_cmd(
         return
     _choice(normalisation, _NORMALISATIONS, "--normalisation")
     _choice(select_on, _SELECT_ON, "--select-on")
+    if suite == "brainscore" or suite.startswith("brainscore:"):
+        if normalisation != "ratio_squared" or select_on != "same":
+            raise typer.BadParameter(
+                "Brain-Score's benchmarks choose their own normalisation and images; "
+                "drop --normalisation and --select-on",
+                param_hint="--suite brainscore",
+            )
+        bs_result = scorer.score_brainscore_suite(
+            model,
+            suite=suite,
+            benchmarks=benchmarks,
+            layers=layers,
+            weights=weights,
+            revision=revision,
+            seed=seed,
+            model_id=model_id,
+            device=device,
+            batch_size=batch_size,
+            record=not no_record,
+            catalog=catalog,
+        )
+        _render_brainscore(bs_result, json_out=json_out, recorded=not no_record)
+        return
     result = scorer.score(
         model,
         benchmarks=benchmarks,
@@ -136,6 +165,28 @@ def score_cmd(
             f"recorded in the catalog ({result.normalisation}, {result.scorer_version})",
             style="dim",
         )
+
+
+def _render_brainscore(result, *, json_out: bool, recorded: bool) -> None:
+    if json_out:
+        print_json(result.to_dict())
+        return
+    import pandas as pd
+
+    rows = [
+        {
+            "key": key,
+            "score": r.score,
+            "raw": r.raw,
+            "ceiling": r.ceiling,
+            "layer": r.layer,
+            "benchmark": r.benchmark,
+        }
+        for key, r in result.scores.items()
+    ]
+    print_frame(pd.DataFrame(rows), title=f"{result.model} on Brain-Score ({result.suite})")
+    if recorded:
+        print_text("recorded in the catalog (source brainscore-vision)", style="dim")
 
 
 def score_batch_cmd(

@@ -18,6 +18,16 @@ from __future__ import annotations
 from vvshub.scorer._activations import PRE_LOGITS, Preprocessing, candidate_layers, extract
 from vvshub.scorer._api import REGIONS, SCORER_VERSION, ScoreResult, list_layers, load_suite, score
 from vvshub.scorer._behavior import I2nResult, Trials, i2n_score, logistic_readout
+from vvshub.scorer._brainscore import (
+    BRAINSCORE_BENCHMARKS,
+    BrainScoreModel,
+    BrainScoreResult,
+    BrainScoreSuiteResult,
+    brain_model,
+    committed_layers,
+    score_brainscore_suite,
+    score_on_brainscore,
+)
 from vvshub.scorer._cache import CacheEntry
 from vvshub.scorer._cache import gc as cache_gc
 from vvshub.scorer._cache import list_entries as cache_entries
@@ -38,11 +48,15 @@ from vvshub.scorer._splits import shuffle_split, stratified_shuffle_split
 from vvshub.scorer._synthetic import Suite, synthetic_suite
 
 __all__ = [
+    "BRAINSCORE_BENCHMARKS",
     "NORMALISATIONS",
     "PRE_LOGITS",
     "REGIONS",
     "SCORER_VERSION",
     "BehaviorBenchmark",
+    "BrainScoreModel",
+    "BrainScoreResult",
+    "BrainScoreSuiteResult",
     "CacheEntry",
     "CeilingResult",
     "I2nResult",
@@ -56,9 +70,11 @@ __all__ = [
     "StimulusSet",
     "Suite",
     "Trials",
+    "brain_model",
     "cache_entries",
     "cache_gc",
     "candidate_layers",
+    "committed_layers",
     "cross_validated_regression",
     "extract",
     "i2n_score",
@@ -69,6 +85,8 @@ __all__ = [
     "pls_predict",
     "ridge_predict",
     "score",
+    "score_brainscore_suite",
+    "score_on_brainscore",
     "shuffle_split",
     "split_half_ceiling",
     "stratified_shuffle_split",

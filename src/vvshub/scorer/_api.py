@@ -129,8 +129,15 @@ def load_suite(suite: str | Suite, *, regions: Sequence[str] = REGIONS, seed: in
 
         folder = suite.partition(":")[2] or None
         return brainio_suite(Path(folder) if folder else None, regions=tuple(regions))
+    if suite == "brainscore" or suite.startswith("brainscore:"):
+        # Brain-Score's benchmarks are objects that run the model themselves, not data
+        raise BenchmarkNotFoundError(
+            f"suite {suite!r} runs through brainscore-vision, not vvshub.score(); use "
+            "vvshub.scorer.score_brainscore_suite() or `vvshub score MODEL --suite brainscore`"
+        )
     raise BenchmarkNotFoundError(
-        f"unknown suite {suite!r}; expected synthetic, brainio or brainio:DIR"
+        f"unknown suite {suite!r}; expected synthetic, brainio, brainio:DIR, brainscore or "
+        "brainscore:ID[,ID...]"
     )
 
 
