@@ -36,7 +36,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 #: Variables that say where the test data lives (read by the fixtures), not how vvshub behaves.
-TEST_DATA_VARIABLES = frozenset({"VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP"})
+TEST_DATA_VARIABLES = frozenset(
+    {"VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP", "VVSHUB_ORACLE_PYTHON"}
+)
 
 
 @pytest.fixture(autouse=True)
