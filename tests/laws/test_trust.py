@@ -130,6 +130,8 @@ def _grid_refits(x, s, form, n_bootstrap):
         (SIMCLR, ("IT",), "power"),
         (_family_sql(("AlexNet",), ("Behavioral",)), (), "power"),
         (_family_sql(("CORnet-S",), ("V1", "V2", "V4", "IT")), (), "power_shift"),
+        # warm starts miss here; the widening run (valley-floor starts, limits' own optima)
+        (_family_sql(("AlexNet",), ("Behavioral",)), (), "power_shift"),
     ],
 )
 def test_every_resample_reaches_the_whole_grid_optimum(
@@ -294,12 +296,14 @@ def test_long_bootstrap_prints_progress_lines_off_a_terminal(capsys, monkeypatch
 
     monkeypatch.delenv("VVSHUB_NO_PROGRESS", raising=False)
     monkeypatch.setattr(bs, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(bs, "WARM_BLOCK", 200)
+    monkeypatch.setenv("VVSHUB_THREADS", "1")
     x = np.geomspace(1e14, 1e18, 120)
     noise = np.exp(0.01 * np.random.default_rng(2).standard_normal(120))
     s = 1 - (0.5 + 0.5 * (x / X_SCALE) ** -0.2) * noise
     fit_law("power", x, s, scales=(X_SCALE,), n_bootstrap=600)
     err = capsys.readouterr().err
-    assert "bootstrap: 250/600 resamples" in err and "bootstrap: 500/600 resamples" in err
+    assert "bootstrap: 200/600 resamples" in err and "bootstrap: 400/600 resamples" in err
 
 
 def test_a_huge_bootstrap_is_refused_with_the_limit():

@@ -10,7 +10,8 @@ pruned per resample by successive halving. Warm starts can miss an optimum that 
 resample has (on small selections they do), so small problems always run the grid; larger
 ones run warm, then refit a random subset from the grid. When any of the subset found a lower
 optimum, every resample also starts from the optima the subset found (they mark basins that
-other resamples fall into too) and a fresh subset is checked; when that one misses too, every
+other resamples fall into too) and, for the shifted form, from points on its valley floor, and a
+fresh subset is checked; when that one misses too, every
 resample is refitted from the grid.
 
 For the shifted form every resample also fits the form's two limits (:mod:`vvshub.laws._limit`:
@@ -34,7 +35,13 @@ from vvshub.constants import fit_threads
 from vvshub.errors import FitDataError
 from vvshub.laws._forms import Form
 from vvshub.laws._limit import PowerLimit, ShiftLimit
-from vvshub.laws._solver import STOP_AFTER, Problem, multistart_batch, run_with_stop
+from vvshub.laws._solver import (
+    STOP_AFTER,
+    Problem,
+    SolverState,
+    multistart_batch,
+    run_with_stop,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +57,11 @@ CHECK_RESAMPLES = 24
 CHECK_BUDGET = 300_000
 #: Floats one batch of problems may hold (Jacobians: problems × rows × parameters).
 BATCH_FLOATS = 4_000_000
-#: Resamples per block of warm-started fits (a block is one batch of problems).
-WARM_CHUNK = 125
+#: Iterations the starts added by a widening run before the stop rule (slow but finite optima
+#: along the shifted form's valley take up to about 100 to pass below a limit's objective).
+WIDE_STOP_AFTER = 100
+#: Most resamples in one block of warm-started fits (a block is one batch of problems).
+WARM_BLOCK = 500
 #: Seconds between progress lines when stderr is not a terminal.
 PROGRESS_EVERY_S = 10.0
 
@@ -126,11 +136,14 @@ class Starts:
         warm: the original fit's distinct optima, shape ``(M, p)``.
         grid: the grid of starts, shape ``(S, p)``.
         limits: the shifted form's limits, each with its fit's optima (shape ``(M', 3)``).
+        widen: further starts for when a check finds that warm starts missed (the shifted
+            form's valley floor), shape ``(V, p)``; they run longer before the stop rule.
     """
 
     warm: np.ndarray
     grid: np.ndarray
     limits: tuple[tuple[Limit, np.ndarray], ...] = ()
+    widen: np.ndarray | None = None
 
 
 def solve_rows(
@@ -143,6 +156,7 @@ def solve_rows(
     starts: Starts,
     grid: bool,
     max_iter: int = 2000,
+    stop_after: int = STOP_AFTER,
 ) -> Solution:
     """Fit every weight row (resample), warm or from the whole grid; each row's best optimum.
 
@@ -155,6 +169,7 @@ def solve_rows(
         starts: warm and grid starts.
         grid: run the whole grid (plus the warm starts) for every row.
         max_iter: iteration cap per problem.
+        stop_after: iterations before warm starts above a limit's objective stop.
 
     Returns:
         The best optimum of each row (``limit``: the exponential limit won).
@@ -172,12 +187,19 @@ def solve_rows(
         ends.append((limit, limit.to_shift(ls.theta), ls.f, ls.converged))
         stop_at = ls.f if stop_at is None else np.minimum(stop_at, ls.f)
     problem = Problem(form, feats, log_l, weights, delta)
-    if grid:
+    if not grid and not len(starts.warm):  # a widening run for the limits alone
+        inf = np.full(w, np.inf)
+        st = SolverState(
+            np.zeros((w, form.n_params)), inf, inf, np.ones(w, dtype=bool), np.zeros(w, dtype=int)
+        )
+    elif grid:
         st = multistart_batch(
             problem, np.vstack([starts.grid, starts.warm]), max_iter=max_iter, stop_at=stop_at
         )
     else:
-        st = _warm(problem, starts.warm, w, max_iter=max_iter, stop_at=stop_at)
+        st = _warm(
+            problem, starts.warm, w, max_iter=max_iter, stop_at=stop_at, stop_after=stop_after
+        )
     sol = Solution(st.theta, st.f, st.converged, np.zeros(w, dtype=bool))
     for limit, lim_theta, lim_f, lim_conv in ends:
         use = lim_f <= sol.f
@@ -188,14 +210,22 @@ def solve_rows(
     return sol
 
 
-def _warm(problem: Problem, starts: np.ndarray, w: int, *, max_iter: int, stop_at=None):
+def _warm(
+    problem: Problem,
+    starts: np.ndarray,
+    w: int,
+    *,
+    max_iter: int,
+    stop_at=None,
+    stop_after: int = STOP_AFTER,
+):
     """Each weight row from each of ``starts``; the best per row."""
     starts = np.atleast_2d(starts)
     m = len(starts)
     wrow = np.repeat(np.arange(w), m)
     state = problem.start(np.tile(starts, (w, 1)), wrow)
     state = run_with_stop(
-        problem, state, wrow, max_iter=max_iter, stop_at=stop_at, stop_after=STOP_AFTER
+        problem, state, wrow, max_iter=max_iter, stop_at=stop_at, stop_after=stop_after
     )
     f = np.where(np.isfinite(state.f), state.f, np.inf).reshape(w, m)
     return state.take(np.arange(w) * m + np.argmin(f, axis=1))
@@ -300,18 +330,19 @@ def bootstrap_fits(
         )
         if attempt == "widened":
             break
-        # the optima the checked resamples found mark basins other resamples fall into too:
-        # start every resample from them as well (each start is solved on its own, so only
-        # the new ones run, and each resample keeps the better optimum), then check a fresh
-        # subset
-        found = check.theta[~check.limit]
+        # the optima the missed resamples found mark basins other resamples fall into too:
+        # start every resample from them as well, and from the widening starts (the shifted
+        # form's valley floor) near them, which run longer before the stop rule; each start is
+        # solved on its own, so only the new ones run and each resample keeps the better
+        # optimum. Then check a fresh subset
+        extra = _widened(starts, check.theta[missed], check.limit[missed])
         starts = Starts(
-            warm=np.vstack([starts.warm, found]), grid=starts.grid, limits=starts.limits
+            warm=np.vstack([starts.warm, extra.warm]), grid=starts.grid, limits=extra.limits
         )
-        extra = Starts(warm=found, grid=starts.grid, limits=starts.limits)
-        res = _better(
-            res, _run(form, feats, log_l, extra, n_bootstrap, seed, delta, max_iter, False)
+        more = _run(
+            form, feats, log_l, extra, n_bootstrap, seed, delta, max_iter, False, WIDE_STOP_AFTER
         )
+        res = _better(res, more)
     logger.warning(
         "warm-started resamples missed a lower optimum on %d of %d checked; refitting all %d "
         "resamples from the whole grid",
@@ -322,6 +353,29 @@ def bootstrap_fits(
     res = _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, True)
     res.starts = "escalated"
     return res
+
+
+def _widened(starts: Starts, found: np.ndarray, at_limit: np.ndarray) -> Starts:
+    """Starts for a widening run from the optima that whole-grid refits found and warm missed.
+
+    Each optimum goes back to the problem it came from: the exponential limit's (``at_limit``),
+    the power-law limit's (written at its ``lambda``) or the shifted form's; the shifted form
+    also gets the widening starts within a decade of a missed shift (``lambda``) or of the
+    original fit's.
+    """
+    owned = np.zeros(len(found), dtype=bool)
+    limits = []
+    for limit, warm in starts.limits:
+        mine = limit.owns(found, at_limit) & ~owned
+        owned |= mine
+        limits.append((limit, np.vstack([warm, limit.from_shift(found[mine])])))
+    shift = found[~owned]
+    if starts.widen is not None and len(starts.widen):
+        # near the shifts of the missed optima and of the original fit's best optimum
+        lams = np.concatenate([shift[:, 2], starts.warm[:1, 2]])
+        gap = np.abs(starts.widen[:, 2][:, None] - lams[None, :]).min(axis=1)
+        shift = np.vstack([shift, starts.widen[gap <= 1.0]])
+    return Starts(warm=shift, grid=starts.grid, limits=tuple(limits))
 
 
 def _better(a: BootstrapResult, b: BootstrapResult) -> BootstrapResult:
@@ -340,10 +394,20 @@ def _better(a: BootstrapResult, b: BootstrapResult) -> BootstrapResult:
     )
 
 
-def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, grid):
+def _run(
+    form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, grid, stop_after=STOP_AFTER
+):
     n = len(log_l)
     n_starts = len(starts.grid) + len(starts.warm) if grid else len(starts.warm)
-    chunk = _batch_rows(n, n_starts, form.n_params) if grid else WARM_CHUNK
+    if grid:
+        chunk = _batch_rows(n, n_starts, form.n_params)
+    else:
+        # a block iterates until its slowest problem converges, and each iteration has a fixed
+        # cost, so few, large blocks are fastest: one per thread, within memory, and at most
+        # WARM_BLOCK resamples so that progress still moves on a long bootstrap
+        per_thread = -(-n_bootstrap // fit_threads())
+        memory = BATCH_FLOATS // max(1, n * n_starts * form.n_params)
+        chunk = max(1, min(per_thread, memory, WARM_BLOCK))
     theta = np.empty((n_bootstrap, form.n_params))
     f = np.empty(n_bootstrap)
     lim = np.zeros(n_bootstrap, dtype=bool)
@@ -354,7 +418,15 @@ def _run(form, feats, log_l, starts, n_bootstrap, seed, delta, max_iter, grid):
     def solve(block: tuple[int, np.ndarray]) -> tuple[int, Solution]:
         lo, counts = block
         sol = solve_rows(
-            form, feats, log_l, counts, delta, starts=starts, grid=grid, max_iter=max_iter
+            form,
+            feats,
+            log_l,
+            counts,
+            delta,
+            starts=starts,
+            grid=grid,
+            max_iter=max_iter,
+            stop_after=stop_after,
         )
         return lo, sol
 

@@ -385,6 +385,11 @@ def fit_law(
             warm_starts = _shift_warm_starts(warm_starts, feats)
         warm = Starts(
             warm=warm_starts,
+            widen=(
+                _shift_valley_starts(feats, log_l, delta)
+                if form.name == "power_shift"
+                else np.empty((0, form.n_params))
+            ),
             grid=starts,
             limits=tuple(
                 (limit, lim.theta[lim_minima[:bootstrap_starts]]) for limit, lim, lim_minima in ends
@@ -458,11 +463,34 @@ def _shift_warm_starts(optima: np.ndarray, feats: np.ndarray) -> np.ndarray:
     from the original's optima; copies of the best optimum with ``10^lambda`` at each decade
     of the data's range (and one below) can.
     """
-    lo, hi = np.log10(np.min(feats)), np.log10(np.max(feats))
-    lams = np.arange(np.floor(lo) - 1.0, np.ceil(hi) + 1.0)
-    spread = np.repeat(optima[:1], len(lams), axis=0)
+    spread = np.repeat(optima[:1], len(lams := _decades(feats)), axis=0)
     spread[:, 2] = lams
     return np.vstack([optima, spread])
+
+
+def _shift_valley_starts(feats: np.ndarray, log_l: np.ndarray, delta: float) -> np.ndarray:
+    """Starts on the shifted form's valley floor, for resamples that warm starts missed.
+
+    Resampled optima lie along a valley where ``lambda``, ``a`` and ``alpha`` move together:
+    a copy of the original optimum at another shift lies off it. For ``10^lambda`` at each
+    decade of the data's range, the power law in ``log(x̃ + 10^lambda)`` fitted to the original
+    data is the point of the valley at that shift.
+    """
+    power = get_form("power")
+    grid = grid_starts(power.default_grid)
+    ones = np.ones((1, len(log_l)))
+    floor = []
+    for lam in _decades(feats):
+        problem = Problem(power, np.log(feats + 10.0**lam), log_l, ones, delta)
+        e, a, alpha = multistart(problem, grid, keep_min=4).theta[0]
+        floor.append((e, a, lam, alpha))
+    return np.array(floor)
+
+
+def _decades(feats: np.ndarray) -> np.ndarray:
+    """``lambda`` at each decade of the scaled inputs' range, and one below."""
+    lo, hi = np.log10(np.min(feats)), np.log10(np.max(feats))
+    return np.arange(np.floor(lo) - 1.0, np.ceil(hi) + 1.0)
 
 
 def check_delta(delta: Any) -> float:

@@ -72,6 +72,17 @@ class ShiftLimit:
         a = theta[:, 1] + alpha * log_s
         return np.column_stack([theta[:, 0], a, np.full(len(theta), lam), alpha])
 
+    def from_shift(self, theta: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_shift`: shifted-form points written here to ``(e, c, k')``."""
+        theta = np.atleast_2d(theta)
+        k = theta[:, 3] / 10.0**LIMIT_DECADES
+        c = theta[:, 1] - theta[:, 3] * self.lam * np.log(10.0)
+        return np.column_stack([theta[:, 0], c, k])
+
+    def owns(self, theta: np.ndarray, at_limit: np.ndarray) -> np.ndarray:
+        """Which shifted-form optima are this limit's (flagged as the exponential limit)."""
+        return np.asarray(at_limit, dtype=bool)
+
     def shift_objective(
         self,
         theta_shift: np.ndarray,
@@ -124,6 +135,15 @@ class PowerLimit:
         theta = np.atleast_2d(theta)
         lam = np.full(len(theta), self.lam)
         return np.column_stack([theta[:, 0], theta[:, 1], lam, theta[:, 2]])
+
+    def from_shift(self, theta: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_shift`: ``(e, a, alpha)`` of points written here."""
+        theta = np.atleast_2d(theta)
+        return theta[:, [0, 1, 3]]
+
+    def owns(self, theta: np.ndarray, at_limit: np.ndarray) -> np.ndarray:
+        """Which shifted-form optima are this limit's (written at its ``lambda``)."""
+        return (np.atleast_2d(theta)[:, 2] == self.lam) & ~np.asarray(at_limit, dtype=bool)
 
 
 def shift_limits(feats: np.ndarray) -> tuple[ShiftLimit | PowerLimit, ...]:
