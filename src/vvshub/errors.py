@@ -42,6 +42,7 @@ __all__ = [
     "RepoIdError",
     "ResumeError",
     "SchemaVersionError",
+    "ScoreOptionError",
     "SettingError",
     "StimulusDecodeError",
     "SubsetError",
@@ -465,3 +466,8 @@ class BrainScoreTaskError(BrainScoreError, NotImplementedError):
 
 class SettingError(VvsHubError, ValueError):
     """An environment setting (``VVSHUB_*``) with a value vvshub cannot use."""
+
+
+class ScoreOptionError(VvsHubError, ValueError):
+    """A scoring option with a value the scorer does not know (normalisation, layer choice,
+    regression)."""

@@ -204,3 +204,43 @@ def test_score_batch_on_local_ray_records_everything_and_resumes(
     ]
     again = score_batch(models, benchmarks="IT", weights="random", workers=2)
     assert again["skipped"] == 2 and all(m.get("resumed") for m in again["models"])
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("normalisation", "squared"), ("select_on", "half"), ("regression", "lasso")],
+)
+def test_unknown_scoring_options_are_refused_before_any_work(tiny_net, option, value):
+    import vvshub
+    from vvshub.errors import ScoreOptionError
+
+    with pytest.raises(ScoreOptionError, match=repr(value)):
+        vvshub.score(tiny_net, suite="synthetic", benchmarks="IT", record=False, **{option: value})
+
+
+def test_ridge_regression_scores_under_its_own_benchmark_id(small_suite, tiny_net, vvshub_home):
+    import vvshub
+    from vvshub.catalog import open_catalog
+
+    suite = small_suite(regions=("IT",))
+    ridge = vvshub.score(
+        tiny_net, suite=suite, benchmarks="IT", regression="ridge", projection_dim=32,
+        model_id="tiny-net", catalog=vvshub_home / "catalog.duckdb",
+    )  # fmt: skip
+    pls = vvshub.score(
+        tiny_net, suite=suite, benchmarks="IT", projection_dim=32, model_id="tiny-net",
+        catalog=vvshub_home / "catalog.duckdb",
+    )  # fmt: skip
+    assert ridge.scores["IT"].benchmark.endswith("-ridge")
+    assert not pls.scores["IT"].benchmark.endswith("-ridge")
+    assert ridge.scorer_version.endswith("+ridge")
+    assert ridge.scores["IT"].raw != pls.scores["IT"].raw  # another mapping, another number
+    with open_catalog(vvshub_home / "catalog.duckdb", read_only=True) as cat:
+        rows = cat.query(
+            "SELECT b.benchmark, b.metric FROM benchmarks b JOIN score_records s USING "
+            "(benchmark) WHERE s.model_id = 'tiny-net' ORDER BY 1"
+        )
+    assert dict(zip(rows["benchmark"], rows["metric"], strict=True)) == {
+        pls.scores["IT"].benchmark: "pls",
+        ridge.scores["IT"].benchmark: "ridge",
+    }

@@ -61,6 +61,13 @@ def score_cmd(
             help="same: choose each region's layer on the reported images (the study); heldout: choose on one half, report the other."
         ),
     ] = "same",
+    regression: Annotated[
+        str,
+        typer.Option(
+            help="pls (25 components, Brain-Score's) or ridge (per-neuroid penalty by exact "
+            "leave-one-out, torch); a ridge benchmark is stored under its own id (...-ridge)."
+        ),
+    ] = "pls",
     layers: Annotated[
         str | None,
         typer.Option(
@@ -98,11 +105,12 @@ def score_cmd(
         return
     _choice(normalisation, _NORMALISATIONS, "--normalisation")
     _choice(select_on, _SELECT_ON, "--select-on")
+    _choice(regression, ("pls", "ridge"), "--regression")
     if suite == "brainscore" or suite.startswith("brainscore:"):
-        if normalisation != "ratio_squared" or select_on != "same":
+        if normalisation != "ratio_squared" or select_on != "same" or regression != "pls":
             raise typer.BadParameter(
-                "Brain-Score's benchmarks choose their own normalisation and images; "
-                "drop --normalisation and --select-on",
+                "Brain-Score's benchmarks choose their own normalisation, regression and images; "
+                "drop --normalisation, --regression and --select-on",
                 param_hint="--suite brainscore",
             )
         bs_result = scorer.score_brainscore_suite(
@@ -129,6 +137,7 @@ def score_cmd(
         revision=revision,
         normalisation=normalisation,
         select_on=select_on,  # type: ignore[arg-type]
+        regression=regression,
         layers=[x.strip() for x in layers.split(",") if x.strip()] if layers else None,
         device=device,
         batch_size=batch_size,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vvshub.errors import BenchmarkNotFoundError
+from vvshub.errors import BenchmarkNotFoundError, ScoreOptionError
 from vvshub.scorer import _cache
 from vvshub.scorer._activations import (
     EXTRACTOR_VERSION,
@@ -279,6 +279,21 @@ def _score_behavior(
     )
 
 
+#: Regressions from model features to neural responses.
+REGRESSIONS = ("pls", "ridge")
+
+
+def _with_regression(suite: Suite, regression: str) -> Suite:
+    """The suite with its neural benchmarks mapped by ``regression``, each under its own id."""
+    benchmarks = {}
+    for region, bench in suite.benchmarks.items():
+        if isinstance(bench, NeuralBenchmark):
+            base = bench.identifier.removesuffix(f"-{bench.metric}")
+            bench = replace(bench, identifier=f"{base}-{regression}", metric=regression)
+        benchmarks[region] = bench
+    return replace(suite, benchmarks=benchmarks)
+
+
 def score(
     model_or_id: nn.Module | str,
     *,
@@ -288,6 +303,7 @@ def score(
     revision: str | None = None,
     normalisation: str = "ratio_squared",
     select_on: SelectOn = "same",
+    regression: str = "pls",
     layers: Sequence[str] | None = None,
     device: str | None = None,
     batch_size: int = 32,
@@ -312,6 +328,9 @@ def score(
             ``squared_over_ceiling`` (r^2/c, Brain-Score 2.4.2's), ``ratio``, ``raw``.
         select_on: ``same`` (choose and report each region's layer on the same images, as
             the study did) or ``heldout`` (choose on one half, report the other).
+        regression: the neural benchmarks' mapping: ``pls`` (25 components, Brain-Score's) or
+            ``ridge`` (per-neuroid penalty by exact leave-one-out; torch, GPU-capable). A ridge
+            benchmark is stored under its own id (``...-ridge``).
         layers: candidate layers (default: the model's blocks, see ``--list-layers``).
         device: ``cuda``/``cpu`` (default: CUDA when present).
         batch_size: images per forward pass.
@@ -331,11 +350,15 @@ def score(
         'layer3.1'
     """
     if normalisation not in NORMALISATIONS:
-        raise ValueError(
+        raise ScoreOptionError(
             f"unknown normalisation {normalisation!r}; expected one of {', '.join(NORMALISATIONS)}"
         )
     if select_on not in ("same", "heldout"):
-        raise ValueError(f"unknown select_on {select_on!r}; expected same or heldout")
+        raise ScoreOptionError(f"unknown select_on {select_on!r}; expected same or heldout")
+    if regression not in REGRESSIONS:
+        raise ScoreOptionError(
+            f"unknown regression {regression!r}; expected one of {', '.join(REGRESSIONS)}"
+        )
     regions = _parse_regions(benchmarks)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -354,6 +377,8 @@ def score(
             f"suite {suite_name!r} has no {', '.join(missing)} benchmark; it has "
             f"{', '.join(the_suite.benchmarks) or 'none'}"
         )
+    if regression != "pls":
+        the_suite = _with_regression(the_suite, regression)
     timings["suite"] = time.perf_counter() - t0
     features = _Features(
         resolved, pre, device=device, batch_size=batch_size, seed=seed, use_cache=use_cache
@@ -389,8 +414,10 @@ def score(
         else:
             scores[region] = _score_behavior(bench, features, device)
     timings["metrics"] = time.perf_counter() - t0
-    scorer_version = f"vvshub-{SCORER_VERSION}+{normalisation}" + (
-        "+heldout" if select_on == "heldout" else ""
+    scorer_version = (
+        f"vvshub-{SCORER_VERSION}+{normalisation}"
+        + ("+heldout" if select_on == "heldout" else "")
+        + ("" if regression == "pls" else f"+{regression}")
     )
     result = ScoreResult(
         model=resolved.model_id,
