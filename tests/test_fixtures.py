@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.conftest import TEST_DATA_VARIABLES
 
 pytest_plugins = ["pytester"]
 
 CONFTEST = Path(__file__).resolve().parent / "conftest.py"
-KEPT = {"VVSHUB_HOME", "VVSHUB_NO_PROGRESS", "VVSHUB_REFERENCE_DIR", "VVSHUB_CIFAR10_ZIP"}
+KEPT = {"VVSHUB_HOME", "VVSHUB_NO_PROGRESS"} | TEST_DATA_VARIABLES
 
 
 def test_no_vvshub_setting_leaks_into_a_test(vvshub_home: Path) -> None:
