@@ -244,3 +244,12 @@ def test_ridge_regression_scores_under_its_own_benchmark_id(small_suite, tiny_ne
         pls.scores["IT"].benchmark: "pls",
         ridge.scores["IT"].benchmark: "ridge",
     }
+
+
+def test_synthetic_caption_names_where_the_simulated_responses_come_from():
+    from vvshub.cli.score import synthetic_caption
+
+    assert "CIFAR-10" in synthetic_caption("synthetic")
+    brainio = synthetic_caption("brainio:/data/brainio")
+    assert "CIFAR-10" not in brainio and "benchmark files" in brainio
+    assert all("not the brain" in synthetic_caption(s) for s in ("synthetic", "brainio"))

@@ -149,26 +149,9 @@ def score_cmd(
     if json_out:
         print_json(result.to_dict())
         return
-    import pandas as pd
-
-    rows = [
-        {
-            "region": region,
-            "score": s.score,
-            "raw": s.raw,
-            "ceiling": s.ceiling,
-            "layer": s.layer,
-            "benchmark": s.benchmark,
-        }
-        for region, s in result.scores.items()
-    ]
-    print_frame(pd.DataFrame(rows), title=f"{result.model} on the {result.suite} suite")
+    _print_scores(result.scores, "region", title=f"{result.model} on the {result.suite} suite")
     if result.synthetic:
-        print_text(
-            "synthetic suite: simulated responses to CIFAR-10 photographs; these scores "
-            "measure the pipeline, not the brain",
-            style="yellow",
-        )
+        print_text(synthetic_caption(result.suite), style="yellow")
     if result.recorded is not None:
         print_text(
             f"recorded in the catalog ({result.normalisation}, {result.scorer_version})",
@@ -176,24 +159,35 @@ def score_cmd(
         )
 
 
+def synthetic_caption(suite: str) -> str:
+    """The line under a table of scores on simulated responses.
+
+    Example:
+        >>> synthetic_caption("brainio:/data")
+        'synthetic data: the benchmark files hold simulated responses; these scores measure the pipeline, not the brain'
+    """
+    source = (
+        "synthetic suite: simulated responses to CIFAR-10 photographs"
+        if suite == "synthetic"
+        else "synthetic data: the benchmark files hold simulated responses"
+    )
+    return f"{source}; these scores measure the pipeline, not the brain"
+
+
+def _print_scores(scores, key_name: str, *, title: str) -> None:
+    """One row per score: its key, score, raw value, ceiling, committed layer and benchmark."""
+    import pandas as pd
+
+    fields = ("score", "raw", "ceiling", "layer", "benchmark")
+    rows = [{key_name: key, **{f: getattr(s, f) for f in fields}} for key, s in scores.items()]
+    print_frame(pd.DataFrame(rows), title=title)
+
+
 def _render_brainscore(result, *, json_out: bool, recorded: bool) -> None:
     if json_out:
         print_json(result.to_dict())
         return
-    import pandas as pd
-
-    rows = [
-        {
-            "key": key,
-            "score": r.score,
-            "raw": r.raw,
-            "ceiling": r.ceiling,
-            "layer": r.layer,
-            "benchmark": r.benchmark,
-        }
-        for key, r in result.scores.items()
-    ]
-    print_frame(pd.DataFrame(rows), title=f"{result.model} on Brain-Score ({result.suite})")
+    _print_scores(result.scores, "key", title=f"{result.model} on Brain-Score ({result.suite})")
     if recorded:
         print_text("recorded in the catalog (source brainscore-vision)", style="dim")
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -136,14 +136,15 @@ class Starts:
         warm: the original fit's distinct optima, shape ``(M, p)``.
         grid: the grid of starts, shape ``(S, p)``.
         limits: the shifted form's limits, each with its fit's optima (shape ``(M', 3)``).
-        widen: further starts for when a check finds that warm starts missed (the shifted
-            form's valley floor), shape ``(V, p)``; they run longer before the stop rule.
+        widen: makes further starts, shape ``(V, p)``, for when a check finds that warm
+            starts missed (the shifted form's valley floor); called only then. They run longer
+            before the stop rule.
     """
 
     warm: np.ndarray
     grid: np.ndarray
     limits: tuple[tuple[Limit, np.ndarray], ...] = ()
-    widen: np.ndarray | None = None
+    widen: Callable[[], np.ndarray] | None = None
 
 
 def solve_rows(
@@ -370,11 +371,12 @@ def _widened(starts: Starts, found: np.ndarray, at_limit: np.ndarray) -> Starts:
         owned |= mine
         limits.append((limit, np.vstack([warm, limit.from_shift(found[mine])])))
     shift = found[~owned]
-    if starts.widen is not None and len(starts.widen):
+    widen = starts.widen() if starts.widen is not None else found[:0]
+    if len(widen):
         # near the shifts of the missed optima and of the original fit's best optimum
         lams = np.concatenate([shift[:, 2], starts.warm[:1, 2]])
-        gap = np.abs(starts.widen[:, 2][:, None] - lams[None, :]).min(axis=1)
-        shift = np.vstack([shift, starts.widen[gap <= 1.0]])
+        gap = np.abs(widen[:, 2][:, None] - lams[None, :]).min(axis=1)
+        shift = np.vstack([shift, widen[gap <= 1.0]])
     return Starts(warm=shift, grid=starts.grid, limits=tuple(limits))
 
 

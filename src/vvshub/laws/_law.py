@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import warnings
@@ -386,9 +387,9 @@ def fit_law(
         warm = Starts(
             warm=warm_starts,
             widen=(
-                _shift_valley_starts(feats, log_l, delta)
+                functools.partial(_shift_valley_starts, feats, log_l, delta)
                 if form.name == "power_shift"
-                else np.empty((0, form.n_params))
+                else None
             ),
             grid=starts,
             limits=tuple(
